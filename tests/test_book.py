@@ -1,0 +1,67 @@
+"""The whole book builds offline with warnings as errors, and no executed cell shows an error.
+
+This runs the same command as `make book`. Executed pages are cached in _build/.jupyter_cache, so a
+second run only re-executes pages that changed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part.get("chapters", [])]
+    return files
+
+
+@pytest.fixture(scope="module")
+def built_book() -> Path:
+    env = dict(os.environ, CH11_SOURCE="embedded", HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, env=env, timeout=1500,
+    )  # fmt: skip
+    log = result.stdout[-6000:] + result.stderr[-6000:]
+    assert result.returncode == 0, f"jupyter-book build failed:\n{log}"
+    return HTML
+
+
+@pytest.mark.xdist_group("book")
+def test_every_toc_page_is_built(built_book: Path):
+    for name in toc_files():
+        page = built_book / f"{name}.html"
+        assert page.is_file(), f"{name} is in _toc.yml but {page} was not built"
+
+
+@pytest.mark.xdist_group("book")
+def test_no_page_shows_an_error_or_traceback(built_book: Path):
+    for name in toc_files():
+        html = (built_book / f"{name}.html").read_text()
+        assert "Traceback (most recent call last)" not in html, f"{name} shows a traceback"
+        assert not re.search(r'class="[^"]*output[^"]*(error|traceback)', html), (
+            f"{name} has an error output cell"
+        )
+        assert "NotImplementedError" not in html, f"{name} shows an unimplemented stub"
+
+
+@pytest.mark.xdist_group("book")
+def test_figures_are_produced_by_executed_code(built_book: Path):
+    images = (
+        list((built_book / "_images").glob("*.png")) if (built_book / "_images").is_dir() else []
+    )
+    chapters = [name for name in toc_files() if name.startswith("chapters/")]
+    assert len(images) >= len(chapters), "every chapter should contribute at least one figure"
