@@ -170,19 +170,25 @@ def make_packed_nsp_pairs(
 def truncate_longest_first(
     first: Sequence[int], second: Sequence[int], max_tokens: int
 ) -> tuple[list[int], list[int]]:
-    """Drop tokens from the end of the longer segment (the first on ties) until both fit ``max_tokens``.
+    """Cut tokens from the end of the longer segment until the pair fits in ``max_tokens``.
 
-    This is the rule of Hugging Face tokenizers' ``truncation="longest_first"``.
+    The longer segment is shortened first; once both are longer than half the budget, the shorter one
+    keeps ``max_tokens // 2`` tokens and the longer one the rest (with equal lengths the second
+    segment counts as the longer). This is exactly what Hugging Face tokenizers do for
+    ``truncation="longest_first"``.
     """
     if max_tokens < 0:
         raise ValueError(f"max_tokens must be >= 0, got {max_tokens}")
     first, second = list(first), list(second)
-    while len(first) + len(second) > max_tokens:
-        if len(first) >= len(second):
-            first.pop()
-        else:
-            second.pop()
-    return first, second
+    if len(first) + len(second) <= max_tokens:
+        return first, second
+    first_is_longer = len(first) > len(second)
+    shorter = len(second) if first_is_longer else len(first)
+    keep_shorter = min(shorter, max_tokens // 2)
+    keep_longer = max_tokens - keep_shorter
+    if first_is_longer:
+        return first[:keep_longer], second[:keep_shorter]
+    return first[:keep_shorter], second[:keep_longer]
 
 
 def encode_pair(
