@@ -272,6 +272,7 @@ def span_mask(
     p: float = GEOMETRIC_P,
     max_span_length: int = MAX_SPAN_LENGTH,
     replacement_probs: Sequence[float] = SPAN_REPLACEMENT_PROBS,
+    random_token_ids: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> SpanMaskingOutput:
     """SpanBERT span masking of one sequence (1-D ids) or a batch (2-D ids).
@@ -281,8 +282,8 @@ def span_mask(
     else every token is its own word. Tokens whose id is in ``special_ids`` or whose
     ``attention_mask`` is 0 are never masked and never used as random replacements. The loop adds
     spans until at least ``round(mask_ratio * n_maskable)`` tokens are covered, so it overshoots
-    the budget by less than one span. Random replacement tokens are drawn uniformly from the
-    vocabulary without the special ids.
+    the budget by less than one span. Random replacement tokens are drawn uniformly from
+    ``random_token_ids`` (default: the vocabulary without the special ids).
     """
     if not isinstance(input_ids, torch.Tensor):
         raise TypeError(
@@ -318,9 +319,10 @@ def span_mask(
     token_rows = _per_row(tokens, batched, rows.shape[0], "tokens")
 
     special = torch.tensor(sorted(set(int(i) for i in special_ids)), dtype=torch.long)
-    keep_vocab = torch.ones(vocab_size, dtype=torch.bool)
-    keep_vocab[special[(special >= 0) & (special < vocab_size)]] = False
-    random_token_ids = torch.nonzero(keep_vocab).squeeze(1)
+    if random_token_ids is None:
+        keep_vocab = torch.ones(vocab_size, dtype=torch.bool)
+        keep_vocab[special[(special >= 0) & (special < vocab_size)]] = False
+        random_token_ids = torch.nonzero(keep_vocab).squeeze(1)
     if len(random_token_ids) == 0:
         raise ValueError(
             "every vocabulary id is special: no token is left to use as a random replacement"
@@ -400,12 +402,17 @@ def span_mask_with_tokenizer(
     generator: torch.Generator | None = None,
 ) -> SpanMaskingOutput:
     """:func:`span_mask` with the mask id, vocabulary, special ids and words taken from a WordPiece
-    tokenizer (``##`` pieces continue the word before them)."""
+    tokenizer (``##`` pieces continue the word before them). Random replacements are drawn from the
+    same ordinary tokens as BERT's masking (:class:`ch11lib.masking.MaskingVocab`: no special, no
+    reserved ``[unusedN]`` tokens)."""
+    from ch11lib.masking import MaskingVocab
+
     if getattr(tokenizer, "mask_token_id", None) is None:
         raise ValueError(
             f"the tokenizer {type(tokenizer).__name__} has no mask token; span masking needs one "
             "(a BERT-style tokenizer with [MASK])"
         )
+    vocab = MaskingVocab.from_tokenizer(tokenizer)
     if not isinstance(input_ids, torch.Tensor):
         raise TypeError(
             f"input_ids must be a torch.Tensor of token ids, got {type(input_ids).__name__}"
@@ -419,6 +426,7 @@ def span_mask_with_tokenizer(
         special_ids=tokenizer.all_special_ids,
         tokens=tokens if input_ids.dim() == 2 else tokens[0],
         attention_mask=attention_mask,
+        random_token_ids=vocab.ordinary_ids,
         mask_ratio=mask_ratio,
         p=p,
         max_span_length=max_span_length,

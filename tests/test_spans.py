@@ -224,6 +224,16 @@ def test_with_real_tokenizer_words_are_wordpiece_words(tokenizer):
             assert end + 1 >= len(tokens) or not tokens[end + 1].startswith("##")
             assert tokens[start - 1] != "[SEP]" or start > 0
     assert bool((out.labels[:, 0] == -100).all()) and bool((out.labels[:, -1] == -100).all())
+    # Random replacements are ordinary tokens: never special, never a reserved [unusedN] slot.
+    replaced = [
+        token
+        for row, (row_spans, decisions) in enumerate(zip(out.spans, out.decisions, strict=True))
+        for (start, end), decision in zip(row_spans, decisions, strict=True)
+        if decision == "random"
+        for token in tokenizer.convert_ids_to_tokens(out.input_ids[row, start : end + 1].tolist())
+    ]
+    assert replaced, "200 sequences should give some random spans"
+    assert not any(token.startswith("[") and token.endswith("]") for token in replaced)
 
 
 def test_padding_is_never_masked_with_attention_mask(tokenizer):
