@@ -320,3 +320,54 @@ def embed_word_indices(
         max_length=max_length, progress=progress,
     )[pooling]  # fmt: skip
     return select_layers(states, layers)
+
+
+@torch.no_grad()
+def sentence_word_states(
+    model,
+    tokenizer,
+    sentences: Sequence[str],
+    *,
+    pooling: Pooling = "mean",
+    batch_size: int = 32,
+    max_length: int = 128,
+    skip_punctuation: bool = True,
+    progress: bool | None = None,
+) -> tuple[np.ndarray, list[str], list[int]]:
+    """Every word of every sentence, one forward pass per sentence.
+
+    Words are the tokenizer's pre-tokenized words (``word_ids``; punctuation marks are words of their
+    own and are skipped by default). Returns pooled states (n_words, L+1, hidden), the words (lower
+    case) and the index of the sentence each word comes from.
+    """
+    _check_model(model, tokenizer)
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    states: list[np.ndarray] = []
+    words: list[str] = []
+    origin: list[int] = []
+    show = (len(sentences) >= PROGRESS_THRESHOLD) if progress is None else progress
+    for begin in tqdm(range(0, len(sentences), batch_size), desc="sentences", disable=not show):
+        batch = list(sentences[begin : begin + batch_size])
+        encoding = tokenizer(
+            batch, return_offsets_mapping=True, padding=True, truncation=True,
+            max_length=max_length, return_tensors="pt",
+        )  # fmt: skip
+        inputs = {k: v for k, v in encoding.items() if k != "offset_mapping"}
+        hidden = torch.stack(model(**inputs, output_hidden_states=True).hidden_states, dim=1)
+        for row, text in enumerate(batch):
+            pieces_of: dict[int, list[int]] = {}
+            for t, w in enumerate(encoding.word_ids(row)):
+                if w is not None:
+                    pieces_of.setdefault(w, []).append(t)
+            offsets = encoding["offset_mapping"][row].tolist()
+            for pieces in pieces_of.values():
+                word = text[offsets[pieces[0]][0] : offsets[pieces[-1]][1]].lower()
+                if skip_punctuation and not any(ch.isalnum() for ch in word):
+                    continue
+                states.append(_pool(hidden[row], pieces, pooling).float().numpy())
+                words.append(word)
+                origin.append(begin + row)
+    if not states:
+        raise ValueError("no words found in the sentences")
+    return np.stack(states), words, origin
