@@ -186,8 +186,8 @@ def scaled_dot_product_attention(
     ``torch.nn.functional.scaled_dot_product_attention``.
     ``dropout_p``: probability of dropping an attention weight (pass 0 at evaluation time).
 
-    Returns the outputs (..., n_queries, d_v) and the weights (..., n_queries, n_keys); each row of
-    weights is a probability distribution over the keys (after dropout, the weights actually used).
+    Returns the outputs (..., n_queries, d_v) and the weights (..., n_queries, n_keys): each row is a
+    probability distribution over the keys (with dropout, the dropped and rescaled weights used).
     """
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"q and k need the same last dimension d_k, got {q.shape} and {k.shape}")
