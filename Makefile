@@ -24,7 +24,7 @@ format:
 	$(BIN)/ruff format .
 
 assignments:        ## Regenerate the student versions in assignments/ from solutions/
-	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db || exit 1; done
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/build_assignments.py
 
 check-assignments:  ## Fail if assignments/ is out of sync with solutions/
 	$(BIN)/python -m pytest tests/test_release_in_sync.py -q

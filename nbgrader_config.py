@@ -34,4 +34,6 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
+    # IPython tracebacks print the failing source lines: keep only "ExceptionType: message".
+    "ch11lib.grading.StripTestTracebacks",
 ]
