@@ -162,3 +162,123 @@ class LanguageSampler:
                 texts.extend(pool[i] for i in self._rng.integers(0, len(pool), size=k))
         order = self._rng.permutation(len(texts))
         return [texts[i] for i in order]
+
+
+# --------------------------------------------------------------------------------------------------
+# A small, real, very skewed multilingual corpus that is available offline
+# --------------------------------------------------------------------------------------------------
+
+
+def _load_chatterbot_corpus() -> dict[str, list[str]]:
+    """Utterances of the ChatterBot dialogue corpus (PyPI ``chatterbot-corpus``, BSD licence) by language.
+
+    Each language folder holds YAML files with ``conversations`` (lists of utterances); sizes range
+    from a few hundred bytes (Telugu, Thai) to a few hundred kilobytes (English, Persian).
+    """
+    try:
+        import chatterbot_corpus
+        import yaml
+    except ImportError as error:
+        from ch11lib.errors import MissingResourceError
+
+        raise MissingResourceError(
+            "The multilingual dialogue corpus is not installed. Run:  pip install chatterbot-corpus pyyaml"
+        ) from error
+    from pathlib import Path
+
+    root = Path(chatterbot_corpus.__file__).parent / "data"
+    corpora: dict[str, list[str]] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        texts: list[str] = []
+        for path in sorted(folder.glob("*.yml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for conversation in data.get("conversations") or []:
+                texts.extend(
+                    str(u).strip() for u in conversation if u is not None and str(u).strip()
+                )
+        if texts:
+            corpora[folder.name] = texts
+    return corpora
+
+
+def _register() -> None:
+    from ch11lib.resources import DatasetSpec, register_dataset
+
+    register_dataset(
+        DatasetSpec(
+            "chatterbot-multilingual",
+            "ChatterBot dialogue corpus: utterances in ~28 languages, very unequal sizes "
+            "(dict language -> list of strings)",
+            _load_chatterbot_corpus,
+            None,
+            {"licence": "BSD-3-Clause", "source": "PyPI chatterbot-corpus"},
+        )
+    )
+
+
+_register()
+
+
+# --------------------------------------------------------------------------------------------------
+# A shared WordPiece vocabulary and what each language gets from it
+# --------------------------------------------------------------------------------------------------
+
+
+def train_wordpiece(texts: Sequence[str], vocab_size: int = 4000, limit_alphabet: int = 300):
+    """Train a shared, BERT-style (lower-cased) WordPiece tokenizer on ``texts`` with ``tokenizers``.
+
+    ``limit_alphabet`` keeps only the most frequent characters as the alphabet (multilingual BERT
+    vocabularies must do the same): characters of a language the trainer rarely saw become [UNK].
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    if not texts:
+        raise ValueError("cannot train a vocabulary on no text")
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        limit_alphabet=limit_alphabet,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(list(texts), trainer=trainer)
+    return tokenizer
+
+
+def tokenization_stats(tokenizer, texts: Sequence[str]) -> dict[str, float]:
+    """Fertility (subwords per pre-tokenized word), subwords per character and the [UNK] rate.
+
+    Words are the tokenizer's own pre-tokenized words (whitespace and punctuation); for languages
+    written without spaces (Chinese, Japanese, Thai) a "word" is a whole run of characters, so
+    compare those by subwords per character instead.
+    """
+    if not texts:
+        raise ValueError("no texts to measure")
+    unk_id = tokenizer.token_to_id("[UNK]")
+    words = pieces = unknown = chars = 0
+    for encoding in tokenizer.encode_batch(list(texts)):
+        ids = encoding.ids
+        word_ids = {w for w in encoding.word_ids if w is not None}
+        words += len(word_ids)
+        pieces += len(ids)
+        unknown += sum(i == unk_id for i in ids)
+    chars = sum(len("".join(t.split())) for t in texts)
+    if words == 0:
+        raise ValueError("the texts contain no words")
+    return {
+        "fertility": pieces / words,
+        "pieces_per_char": pieces / max(chars, 1),
+        "unk_rate": unknown / max(pieces, 1),
+    }
+
+
+def split_texts(texts: Sequence[str], test_every: int = 5) -> tuple[list[str], list[str]]:
+    """Deterministic train/held-out split: every ``test_every``-th text is held out."""
+    if test_every < 2:
+        raise ValueError(f"test_every must be at least 2, got {test_every}")
+    held_out = [t for i, t in enumerate(texts) if i % test_every == test_every - 1]
+    train = [t for i, t in enumerate(texts) if i % test_every != test_every - 1]
+    return train, held_out
