@@ -6,16 +6,26 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 
-# WordNet 3.0 for NLTK, from Debian (NLTK's own downloader needs the internet).
-if [ ! -f /usr/share/wordnet/index.sense ]; then
+# Debian packages: WordNet 3.0 for NLTK (NLTK's own downloader needs the internet) and the public-domain
+# and free dictionaries the course BERT is pretrained on (see ch11lib/corpus.py).
+APT_PACKAGES="wordnet-base wordnet-sense-index dict-jargon dict-foldoc dict-devil"
+needed=""
+for package in $APT_PACKAGES; do
+  dpkg -s "$package" >/dev/null 2>&1 || needed="$needed $package"
+done
+if [ -n "$needed" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index
+    SUDO=""
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index
+    SUDO="sudo"
   else
-    echo "note: WordNet not installed; run: sudo apt-get install wordnet-base wordnet-sense-index" >&2
+    SUDO="none"
+    echo "note: missing Debian packages:$needed" >&2
+    echo "      run: sudo apt-get install --no-install-recommends$needed" >&2
+  fi
+  if [ "$SUDO" != none ]; then
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $needed
   fi
 fi
 
