@@ -1,0 +1,406 @@
+"""Sequence labelling on top of a subword encoder: label alignment, decoding, a CRF and entity F1.
+
+The pieces SLP3 §11.4 asks for, small enough to read:
+
+* **Alignment** (:func:`align_labels`): word-level gold tags become subword-level training labels. Either
+  every subword inherits its word's tag (optionally ``B-X`` -> ``I-X`` on continuation pieces), or only
+  the first subword is trained and the others get :data:`IGNORE_INDEX` (``-100``, which
+  ``torch.nn.functional.cross_entropy`` skips). Special tokens always get ``-100``.
+* **Word-level decoding** (:func:`word_probabilities`): a word's tag distribution comes from its first
+  subword, or from the average of its subwords' probabilities.
+* **Greedy vs CRF** (:func:`greedy_decode`, :class:`CRF`): argmax per position, or a linear-chain CRF
+  with a transition matrix and start/end transitions (forward algorithm, Viterbi).
+* **Entity-level scores** (:func:`get_entities`, :func:`entity_scores`): exact-match precision, recall
+  and F1 over typed spans, decoded conlleval-style exactly as ``seqeval``'s default mode does
+  (an ``I-X`` after ``O`` starts an entity; a change of type ends one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+IGNORE_INDEX = -100
+
+
+# --------------------------------------------------------------------------------------------------
+# Subword / label alignment
+# --------------------------------------------------------------------------------------------------
+
+
+def begin_to_inside(label_names: Sequence[str]) -> dict[int, int]:
+    """Map the id of every ``B-X`` label to the id of ``I-X`` (for continuation pieces).
+
+    Raises ValueError if some ``B-X`` has no ``I-X`` partner.
+    """
+    index = {name: i for i, name in enumerate(label_names)}
+    mapping = {}
+    for name, i in index.items():
+        if name.startswith("B-"):
+            inside = "I-" + name[2:]
+            if inside not in index:
+                raise ValueError(f"label {name!r} has no {inside!r} partner in {list(label_names)}")
+            mapping[i] = index[inside]
+    return mapping
+
+
+def align_labels(
+    word_ids: Sequence[int | None],
+    word_labels: Sequence[int],
+    *,
+    label_all_subwords: bool = True,
+    b_to_i: Mapping[int, int] | None = None,
+) -> list[int]:
+    """Subword-level labels from word-level labels.
+
+    Args:
+        word_ids: for each subword, the index of its word, ``None`` for special tokens (what a fast
+            tokenizer's ``encoding.word_ids()`` returns; a truncated encoding simply covers fewer words).
+        word_labels: one label id per word.
+        label_all_subwords: True -> every subword inherits its word's label (option A); False -> only
+            the first subword of a word is labelled, the rest get ``-100`` (option B).
+        b_to_i: with option A, the map used on continuation pieces (``B-X`` -> ``I-X``, see
+            :func:`begin_to_inside`); None keeps ``B-X`` on every piece.
+
+    Returns:
+        one label per subword, ``-100`` where the loss must ignore the position.
+    """
+    labels: list[int] = []
+    previous: int | None = None
+    for word_id in word_ids:
+        if word_id is None:
+            labels.append(IGNORE_INDEX)
+        elif not 0 <= word_id < len(word_labels):
+            raise ValueError(f"word id {word_id} is outside the {len(word_labels)} word labels")
+        elif word_id != previous:
+            labels.append(int(word_labels[word_id]))
+        elif label_all_subwords:
+            label = int(word_labels[word_id])
+            labels.append(b_to_i.get(label, label) if b_to_i else label)
+        else:
+            labels.append(IGNORE_INDEX)
+        previous = word_id
+    return labels
+
+
+def tokenize_and_align(
+    tokenizer: Any,
+    words: Sequence[str],
+    word_labels: Sequence[int],
+    *,
+    label_all_subwords: bool = True,
+    b_to_i: Mapping[int, int] | None = None,
+    max_length: int | None = None,
+) -> dict[str, list[int]]:
+    """Tokenize pre-split ``words`` with a fast tokenizer and add aligned ``labels``.
+
+    ``max_length`` truncates (words past the end lose their labels with them).
+    """
+    if len(words) != len(word_labels):
+        raise ValueError(f"{len(words)} words but {len(word_labels)} labels")
+    if not getattr(tokenizer, "is_fast", False):
+        raise TypeError("a fast tokenizer is needed: word_ids() is only available on fast ones")
+    encoding = tokenizer(
+        list(words),
+        is_split_into_words=True,
+        truncation=max_length is not None,
+        max_length=max_length,
+    )
+    result = {key: list(value) for key, value in encoding.items()}
+    result["labels"] = align_labels(
+        encoding.word_ids(), word_labels, label_all_subwords=label_all_subwords, b_to_i=b_to_i
+    )
+    result["word_ids"] = [-1 if w is None else w for w in encoding.word_ids()]
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Word-level decoding
+# --------------------------------------------------------------------------------------------------
+
+
+def word_probabilities(
+    subword_logits: torch.Tensor, word_ids: Sequence[int | None], strategy: str = "first"
+) -> torch.Tensor:
+    """Tag probabilities per word, ``[n_words, n_labels]``, from subword logits ``[n_subwords, n_labels]``.
+
+    ``strategy="first"``: softmax of the word's first subword; ``"average"``: the mean of the softmax
+    of all its subwords. ``n_words`` is the number of words present (a truncated encoding covers the
+    words ``0 .. max(word_ids)``).
+    """
+    if subword_logits.dim() != 2:
+        raise ValueError(
+            f"subword_logits must be [n_subwords, n_labels], got {tuple(subword_logits.shape)}"
+        )
+    if subword_logits.shape[0] != len(word_ids):
+        raise ValueError(f"{subword_logits.shape[0]} subword rows but {len(word_ids)} word ids")
+    if strategy not in ("first", "average"):
+        raise ValueError(f"strategy must be 'first' or 'average', got {strategy!r}")
+    present = [w for w in word_ids if w is not None]
+    if not present:
+        return subword_logits.new_zeros((0, subword_logits.shape[1]))
+    n_words = max(present) + 1
+    if set(present) != set(range(n_words)):
+        raise ValueError("word ids must cover 0 .. max(word_ids) without gaps")
+    probs = subword_logits.softmax(dim=-1)
+    index = torch.tensor([-1 if w is None else w for w in word_ids])
+    keep = index >= 0
+    if strategy == "first":
+        first = [
+            i for i, w in enumerate(word_ids) if w is not None and (i == 0 or word_ids[i - 1] != w)
+        ]
+        return probs[first]
+    sums = probs.new_zeros((n_words, probs.shape[1])).index_add_(0, index[keep], probs[keep])
+    counts = torch.bincount(index[keep], minlength=n_words).to(probs.dtype)
+    return sums / counts[:, None]
+
+
+def greedy_decode(scores: torch.Tensor) -> torch.Tensor:
+    """The independent argmax per position: ``y_i = argmax_k scores[..., i, k]``."""
+    return scores.argmax(dim=-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Linear-chain CRF
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_crf_inputs(
+    emissions: torch.Tensor, mask: torch.Tensor | None, num_tags: int
+) -> torch.Tensor:
+    if emissions.dim() != 3 or emissions.shape[-1] != num_tags:
+        raise ValueError(
+            f"emissions must be [batch, length, {num_tags}], got {tuple(emissions.shape)}"
+        )
+    if emissions.shape[1] == 0:
+        raise ValueError("emissions must have at least one position")
+    if mask is None:
+        return torch.ones(emissions.shape[:2], dtype=torch.bool, device=emissions.device)
+    if mask.shape != emissions.shape[:2]:
+        raise ValueError(f"mask must be {tuple(emissions.shape[:2])}, got {tuple(mask.shape)}")
+    mask = mask.bool()
+    if not mask[:, 0].all():
+        raise ValueError("the first position of every sequence must be unmasked")
+    if (mask[:, 1:] & ~mask[:, :-1]).any():
+        raise ValueError("mask must be a prefix of ones followed by zeros (right padding)")
+    return mask
+
+
+class CRF(nn.Module):
+    """A linear-chain CRF over ``num_tags`` tags.
+
+    The score of a tag sequence ``y_1..y_n`` for emission scores ``E`` is
+
+    ``start[y_1] + sum_i E[i, y_i] + sum_{i>1} transitions[y_{i-1}, y_i] + end[y_n]``
+
+    and ``p(y | x) = exp(score(y)) / Z`` with ``log Z`` from the forward algorithm.
+    ``transitions[a, b]`` is the score of moving from tag ``a`` to tag ``b``.
+    """
+
+    def __init__(self, num_tags: int) -> None:
+        super().__init__()
+        if num_tags < 1:
+            raise ValueError(f"num_tags must be positive, got {num_tags}")
+        self.num_tags = num_tags
+        self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))
+        self.start_transitions = nn.Parameter(torch.zeros(num_tags))
+        self.end_transitions = nn.Parameter(torch.zeros(num_tags))
+
+    def score(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The unnormalised score of each gold sequence, ``[batch]``."""
+        mask = _check_crf_inputs(emissions, mask, self.num_tags)
+        if tags.shape != emissions.shape[:2]:
+            raise ValueError(f"tags must be {tuple(emissions.shape[:2])}, got {tuple(tags.shape)}")
+        tags = tags.clamp(min=0)  # padded positions may hold -100; they are masked out below
+        batch = torch.arange(emissions.shape[0], device=emissions.device)
+        maskf = mask.to(emissions.dtype)
+        total = self.start_transitions[tags[:, 0]] + emissions[batch, 0, tags[:, 0]]
+        for i in range(1, emissions.shape[1]):
+            step = self.transitions[tags[:, i - 1], tags[:, i]] + emissions[batch, i, tags[:, i]]
+            total = total + step * maskf[:, i]
+        last = tags[batch, mask.sum(dim=1) - 1]
+        return total + self.end_transitions[last]
+
+    def log_partition(
+        self, emissions: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``log Z`` for each sequence by the forward algorithm, ``[batch]``."""
+        mask = _check_crf_inputs(emissions, mask, self.num_tags)
+        alpha = self.start_transitions + emissions[:, 0]  # [batch, tags]
+        for i in range(1, emissions.shape[1]):
+            candidate = alpha[:, :, None] + self.transitions[None] + emissions[:, i, None, :]
+            alpha = torch.where(mask[:, i, None], torch.logsumexp(candidate, dim=1), alpha)
+        return torch.logsumexp(alpha + self.end_transitions, dim=1)
+
+    def log_likelihood(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``log p(tags | x)`` per sequence, ``[batch]``."""
+        return self.score(emissions, tags, mask) - self.log_partition(emissions, mask)
+
+    def forward(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The training loss: the mean negative log-likelihood over the batch."""
+        return -self.log_likelihood(emissions, tags, mask).mean()
+
+    @torch.no_grad()
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor | None = None) -> list[list[int]]:
+        """The best tag sequence of each sequence (Viterbi), as lists of the unmasked length."""
+        mask = _check_crf_inputs(emissions, mask, self.num_tags)
+        score = self.start_transitions + emissions[:, 0]
+        backpointers = []
+        for i in range(1, emissions.shape[1]):
+            candidate = score[:, :, None] + self.transitions[None]
+            best, previous = candidate.max(dim=1)
+            backpointers.append(previous)
+            score = torch.where(mask[:, i, None], best + emissions[:, i], score)
+        score = score + self.end_transitions
+        lengths = mask.sum(dim=1).tolist()
+        paths = []
+        for b, length in enumerate(lengths):
+            tag = int(score[b].argmax())
+            path = [tag]
+            for i in range(length - 2, -1, -1):
+                tag = int(backpointers[i][b, tag])
+                path.append(tag)
+            paths.append(path[::-1])
+        return paths
+
+    def constrain_bio(self, label_names: Sequence[str], penalty: float = -1e4) -> None:
+        """Forbid BIO-invalid moves (``I-X`` not after ``B-X``/``I-X``, or first) with ``penalty``."""
+        if len(label_names) != self.num_tags:
+            raise ValueError(f"{len(label_names)} label names for {self.num_tags} tags")
+        allowed, allowed_start = bio_allowed_transitions(label_names)
+        with torch.no_grad():
+            self.transitions.masked_fill_(~allowed, penalty)
+            self.start_transitions.masked_fill_(~allowed_start, penalty)
+
+
+def bio_allowed_transitions(label_names: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boolean ``[K, K]`` (from, to) and ``[K]`` (start) masks of the moves BIO allows."""
+    k = len(label_names)
+    allowed = torch.ones(k, k, dtype=torch.bool)
+    allowed_start = torch.ones(k, dtype=torch.bool)
+    for j, to in enumerate(label_names):
+        if to.startswith("I-"):
+            allowed_start[j] = False
+            for i, frm in enumerate(label_names):
+                allowed[i, j] = frm in ("B-" + to[2:], to)
+    return allowed, allowed_start
+
+
+# --------------------------------------------------------------------------------------------------
+# Entity-level evaluation (conlleval / seqeval default mode)
+# --------------------------------------------------------------------------------------------------
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    # "B-PER" -> ("B", "PER"); "O" -> ("O", "_"), as seqeval does
+    return tag[0], tag[1:].split("-", maxsplit=1)[-1] or "_"
+
+
+def _ends(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    if prev_tag in ("E", "S"):
+        return True
+    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
+        return True
+    return prev_tag not in ("O", ".") and prev_type != type_
+
+
+def _starts(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    if tag in ("B", "S"):
+        return True
+    if prev_tag in ("E", "S", "O") and tag in ("E", "I"):
+        return True
+    return tag not in ("O", ".") and prev_type != type_
+
+
+def get_entities(tags: Sequence[str] | Sequence[Sequence[str]]) -> list[tuple[str, int, int]]:
+    """Typed entities ``(type, start, end)`` (``end`` inclusive) read from BIO tags, conlleval-style.
+
+    Ill-formed sequences are read as conlleval reads them: ``I-X`` after ``O`` or after another type
+    starts a new entity. A list of sentences is read as one sequence with ``O`` between sentences.
+    """
+    flat = list(tags)
+    if any(isinstance(t, (list, tuple)) for t in flat):
+        flat = [t for sentence in flat for t in [*sentence, "O"]]
+    entities = []
+    prev_tag, prev_type, begin = "O", "", 0
+    for i, chunk in enumerate([*flat, "O"]):
+        if not isinstance(chunk, str) or not chunk:
+            raise TypeError(f"tags must be non-empty strings, got {chunk!r} at position {i}")
+        tag, type_ = _split_tag(chunk)
+        if _ends(prev_tag, tag, prev_type, type_):
+            entities.append((prev_type, begin, i - 1))
+        if _starts(prev_tag, tag, prev_type, type_):
+            begin = i
+        prev_tag, prev_type = tag, type_
+    return entities
+
+
+def entity_scores(
+    y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """Micro-averaged entity-level precision, recall, F1 (exact span and type) and the gold count.
+
+    A score whose denominator is zero is 0.0 (seqeval's default ``zero_division``).
+    """
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} gold sentences but {len(y_pred)} predicted ones")
+    for i, (gold, pred) in enumerate(zip(y_true, y_pred, strict=True)):
+        if len(gold) != len(pred):
+            raise ValueError(f"sentence {i}: {len(gold)} gold tags but {len(pred)} predicted tags")
+    gold_entities = set(get_entities([list(s) for s in y_true]))
+    pred_entities = set(get_entities([list(s) for s in y_pred]))
+    correct = len(gold_entities & pred_entities)
+    precision = correct / len(pred_entities) if pred_entities else 0.0
+    recall = correct / len(gold_entities) if gold_entities else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": len(gold_entities)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Frozen-encoder features for pre-split sentences (for pages that train only a head)
+# --------------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def encode_words(
+    model: nn.Module,
+    tokenizer: Any,
+    sentences: Sequence[Sequence[str]],
+    batch_size: int = 64,
+    max_length: int = 64,
+) -> list[tuple[torch.Tensor, list[int | None]]]:
+    """Last-layer hidden states of a frozen encoder for each pre-split sentence.
+
+    Returns, per sentence, ``(hidden [n_subwords, hidden_size], word_ids)`` without padding; the
+    subword sequence includes ``[CLS]``/``[SEP]`` (word id ``None``) and is truncated to ``max_length``.
+    """
+    if not sentences:
+        raise ValueError("no sentences to encode")
+    model.eval()
+    result: list[tuple[torch.Tensor, list[int | None]]] = []
+    for begin in range(0, len(sentences), batch_size):
+        chunk = [list(words) for words in sentences[begin : begin + batch_size]]
+        batch = tokenizer(
+            chunk,
+            is_split_into_words=True,
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        hidden = model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
+        for row in range(len(chunk)):
+            length = int(batch["attention_mask"][row].sum())
+            result.append((hidden[row, :length].clone(), batch.word_ids(row)[:length]))
+    return result
