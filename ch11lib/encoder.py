@@ -4,22 +4,22 @@ This is the encoder of SLP3 chapter 11 written out in plain PyTorch, one small c
 student can read it top to bottom:
 
 - :class:`Embeddings`: token + position + segment embeddings, then LayerNorm and dropout;
-- :func:`scaled_dot_product_attention`: ``softmax(Q K^T / sqrt(d_k)) V`` with a padding mask, by hand;
-- :class:`MultiHeadSelfAttention`: project to Q, K, V, split into heads, attend, merge, project with W^O;
+- :func:`scaled_dot_product_attention`: ``softmax(Q K^T / sqrt(d_k)) V`` with a padding mask;
+- :class:`MultiHeadSelfAttention`: project to Q, K, V, split into heads, attend, merge, apply W^O;
 - :class:`FeedForward`: the position-wise network (GELU, as BERT);
-- :class:`EncoderLayer`: each sublayer wrapped as ``LayerNorm(x + Sublayer(x))`` (post-norm, as BERT);
+- :class:`EncoderLayer`: each sublayer wrapped as ``LayerNorm(x + Sublayer(x))`` (post-norm);
 - :class:`Pooler`: ``tanh(W z_CLS + b)``, the sentence summary BERT's NSP head reads;
 - :class:`BidirectionalEncoder`: the whole stack, with :meth:`BidirectionalEncoder.from_pretrained`.
 
-It computes the same function as ``transformers.BertModel`` (the tests check every layer to 1e-5), so
-weights trained by anyone for BERT work here::
+It computes the same function as ``transformers.BertModel`` (the tests check every layer to 1e-5),
+so weights trained by anyone for BERT work here::
 
     encoder = BidirectionalEncoder.from_pretrained("minilm")
     out = encoder(batch["input_ids"], batch["attention_mask"], output_attentions=True)
     out.last_hidden_state, out.hidden_states, out.attentions, out.pooler_output
 
-The hand-written attention is the reference; when attention weights are not requested the layers call
-PyTorch's fused ``F.scaled_dot_product_attention`` instead, which computes the same thing faster.
+The hand-written attention is the reference; when attention weights are not requested the layers
+call PyTorch's fused ``F.scaled_dot_product_attention`` instead, which computes the same faster.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ class EncoderConfig:
                 raise ValueError(f"EncoderConfig.{name} must be a positive int, got {value!r}")
         if self.hidden_size % self.num_heads != 0:
             raise ValueError(
-                f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads}): "
-                "each head gets hidden_size / num_heads dimensions"
+                f"hidden_size ({self.hidden_size}) must be divisible by num_heads "
+                f"({self.num_heads}): each head gets hidden_size / num_heads dimensions"
             )
         if self.hidden_act not in ("gelu", "relu"):
             raise ValueError(f"hidden_act must be 'gelu' or 'relu', got {self.hidden_act!r}")
@@ -144,10 +144,12 @@ class EncoderOutput:
     """What the encoder returns.
 
     ``last_hidden_state``: (batch, seq_len, hidden), one contextual embedding per token.
-    ``hidden_states``: num_layers + 1 tensors of that shape: the embedding output, then each layer's.
+    ``hidden_states``: num_layers + 1 tensors of that shape: the embedding output, then each
+    layer's output.
     ``attentions``: one (batch, heads, seq_len, seq_len) tensor per layer, or ``None`` unless
     ``output_attentions=True``.
-    ``pooler_output``: (batch, hidden), ``tanh(W z_CLS + b)``, or ``None`` for a model without a pooler.
+    ``pooler_output``: (batch, hidden), ``tanh(W z_CLS + b)``, or ``None`` for a model without a
+    pooler.
     """
 
     last_hidden_state: Tensor
@@ -164,11 +166,11 @@ class EncoderOutput:
 def extended_attention_mask(attention_mask: Tensor, dtype: torch.dtype) -> Tensor:
     """Turn a (batch, seq_len) padding mask of 1 (token) / 0 (padding) into an additive mask.
 
-    The result has shape (batch, 1, 1, seq_len) so it broadcasts over heads and query positions: 0 where
-    a key may be attended to, the most negative ``dtype`` number where it is padding. Added to the
-    scores before the softmax, it drives a padding key's weight to exactly 0. This is what BertModel
-    does; a large finite number rather than -inf keeps a row with *no* real key (an all-padding
-    sequence) from producing NaN: its weights come out uniform instead.
+    The result has shape (batch, 1, 1, seq_len) so it broadcasts over heads and query positions: 0
+    where a key may be attended to, the most negative ``dtype`` number where it is padding. Added to
+    the scores before the softmax, it drives a padding key's weight to exactly 0. This is what
+    BertModel does; a large finite number rather than -inf keeps a row with *no* real key (an
+    all-padding sequence) from producing NaN: its weights come out uniform instead.
     """
     keep = attention_mask.to(torch.bool)[:, None, None, :]
     zero = torch.zeros((), dtype=dtype, device=attention_mask.device)
@@ -181,13 +183,13 @@ def scaled_dot_product_attention(
     """Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, written out.
 
     ``q``: (..., n_queries, d_k), ``k``: (..., n_keys, d_k), ``v``: (..., n_keys, d_v).
-    ``mask``: optional, broadcastable to (..., n_queries, n_keys). Either boolean (True = may attend)
-    or additive float (0 = may attend, very negative = may not), like the ``attn_mask`` of
+    ``mask``: optional, broadcastable to (..., n_queries, n_keys). Either boolean (True = may
+    attend) or additive float (0 = may attend, very negative = may not), like the ``attn_mask`` of
     ``torch.nn.functional.scaled_dot_product_attention``.
     ``dropout_p``: probability of dropping an attention weight (pass 0 at evaluation time).
 
-    Returns the outputs (..., n_queries, d_v) and the weights (..., n_queries, n_keys): each row is a
-    probability distribution over the keys (with dropout, the dropped and rescaled weights used).
+    Returns the outputs (..., n_queries, d_v) and the weights (..., n_queries, n_keys): each row is
+    a probability distribution over the keys (with dropout, the dropped and rescaled weights used).
     """
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"q and k need the same last dimension d_k, got {q.shape} and {k.shape}")
@@ -210,11 +212,11 @@ def scaled_dot_product_attention(
 
 
 class MultiHeadSelfAttention(nn.Module):
-    """MultiHead(Q, K, V) = concat(head_1, ..., head_h) W^O with head_i = Attention(X W_i^Q, ...).
+    """MultiHead(X) = concat(head_1..head_h) W^O, head_i = Attention(X W_i^Q, X W_i^K, X W_i^V).
 
-    The h heads' projections are stored side by side in one (hidden, hidden) matrix each for Q, K and
-    V, so one matrix product computes all heads; splitting the result into h slices of size d_k gives
-    the heads.
+    The h heads' projections are stored side by side in one (hidden, hidden) matrix each for Q, K
+    and V, so one matrix product computes all heads; splitting the result into h slices of size d_k
+    gives the heads.
     """
 
     def __init__(self, config: EncoderConfig) -> None:
@@ -240,9 +242,10 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(
         self, x: Tensor, mask: Tensor | None = None, output_attentions: bool = False
     ) -> tuple[Tensor, Tensor | None]:
-        """Self-attention over ``x`` (batch, seq_len, hidden); ``mask`` is additive (batch, 1, 1, seq_len).
+        """Self-attention over ``x`` (batch, seq_len, hidden).
 
-        Returns the output (batch, seq_len, hidden) and, if asked, the weights (batch, heads, seq_len,
+        ``mask`` is additive, (batch, 1, 1, seq_len), see :func:`extended_attention_mask`. Returns
+        the output (batch, seq_len, hidden) and, if asked, the weights (batch, heads, seq_len,
         seq_len).
         """
         q = self.split_heads(self.query(x))
@@ -265,11 +268,12 @@ class MultiHeadSelfAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """The position-wise feed-forward network: FFN(x) = act(x W1 + b1) W2 + b2, at every position alone.
+    """The position-wise feed-forward network: FFN(x) = act(x W1 + b1) W2 + b2, at each position.
 
     The original Transformer (Vaswani et al., 2017) uses ReLU: FFN(x) = max(0, x W1 + b1) W2 + b2.
-    BERT uses GELU instead (``hidden_act="gelu"``, the exact erf form, x * Phi(x)), a smooth ReLU that
-    lets small negative values through. The inner size is usually 4 x hidden (3072 for BERT-base).
+    BERT uses GELU instead (``hidden_act="gelu"``, the exact erf form, x * Phi(x)), a smooth ReLU
+    that lets small negative values through. The inner size is usually 4 x hidden (3072 in
+    BERT-base).
     """
 
     def __init__(self, config: EncoderConfig) -> None:
@@ -285,7 +289,7 @@ class FeedForward(nn.Module):
 class Embeddings(nn.Module):
     """Input embedding = token embedding + position embedding + segment embedding.
 
-    Positions are learned absolute embeddings (one vector per position 0..max_position_embeddings-1);
+    Positions are learned absolute embeddings (a vector per position 0..max_position_embeddings-1);
     the segment embedding says whether a token belongs to sentence A or B of a pair. The sum is
     layer-normalised and dropped out, as in BERT.
     """
@@ -334,7 +338,7 @@ class EncoderLayer(nn.Module):
 class Pooler(nn.Module):
     """pooler_output = tanh(W z_CLS + b): a summary of the input read off the [CLS] position.
 
-    BERT trains it with next sentence prediction; classifiers built on BERT usually read it or z_CLS.
+    BERT trains it with next sentence prediction; classifiers built on BERT read it or z_CLS.
     """
 
     def __init__(self, config: EncoderConfig) -> None:
@@ -375,7 +379,7 @@ class BidirectionalEncoder(nn.Module):
 
         ``input_ids``: (batch, seq_len) integer token ids.
         ``attention_mask``: (batch, seq_len), 1 for real tokens and 0 for padding (default: all 1).
-        ``token_type_ids``: (batch, seq_len) segment ids, 0 for sentence A, 1 for B (default: all 0).
+        ``token_type_ids``: (batch, seq_len) segment ids, 0 for sentence A, 1 for B (default 0).
         ``output_attentions``: also return every layer's attention weights (uses the hand-written
         attention, which is slower).
         """
@@ -384,7 +388,7 @@ class BidirectionalEncoder(nn.Module):
             token_type_ids = torch.zeros_like(input_ids)
         x = self.embeddings(input_ids, token_type_ids)
 
-        # With no padding there is nothing to mask, and the fused attention is fastest without a mask.
+        # With no padding there is nothing to mask, and fused attention is fastest without a mask.
         mask = None
         if attention_mask is not None and not bool(attention_mask.all()):
             mask = extended_attention_mask(attention_mask, x.dtype)
@@ -419,7 +423,8 @@ class BidirectionalEncoder(nn.Module):
         if seq_len > self.config.max_position_embeddings:
             raise ValueError(
                 f"sequence length {seq_len} is longer than the position table "
-                f"(max_position_embeddings={self.config.max_position_embeddings}); truncate the input"
+                f"(max_position_embeddings={self.config.max_position_embeddings}); "
+                "truncate the input"
             )
         low, high = int(input_ids.min()), int(input_ids.max())
         if low < 0 or high >= self.config.vocab_size:
@@ -476,12 +481,13 @@ class BidirectionalEncoder(nn.Module):
         encoder.load_state_dict(
             {ours: theirs[name].detach().clone() for ours, name in names.items()}, strict=True
         )
-        encoder.to(device=next(base.parameters()).device)
+        reference = base.embeddings.word_embeddings.weight
+        encoder.to(device=reference.device, dtype=reference.dtype)
         return encoder.train(base.training)
 
     @classmethod
     def from_pretrained(cls, name: str = "encoder", **kwargs: Any) -> BidirectionalEncoder:
-        """The model called ``name`` in ``ch11lib.resources`` ("minilm", "course-bert", ...), in eval mode.
+        """The model ``name`` of ``ch11lib.resources`` ("minilm", "course-bert", ...), in eval mode.
 
         Extra keyword arguments go to ``resources.load_model``.
         """

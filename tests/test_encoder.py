@@ -169,7 +169,7 @@ def test_from_pretrained_loads_the_same_weights(encoder):
 
 
 def test_small_random_relu_bert_and_pretraining_model():
-    """A different shape, ReLU, three segments, no pooler, and the BERT inside BertForPreTraining."""
+    """Another shape, ReLU, three segments, no pooler, and the BERT inside BertForPreTraining."""
     from transformers import BertConfig, BertForPreTraining, BertModel
 
     torch.manual_seed(0)
