@@ -168,3 +168,61 @@ def isotropy_summary(
             }
         )
     return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Word similarity benchmarks (SimLex-999, WordSim-353) shipped in gensim's wheel
+# --------------------------------------------------------------------------------------------------
+
+WORD_SIMILARITY_FILES = {"simlex999": "simlex999.txt", "wordsim353": "wordsim353.tsv"}
+
+
+def _load_word_similarity(name: str) -> list[tuple[str, str, float]]:
+    """(word1, word2, human score) triples of a benchmark, read from gensim's test data files."""
+    import importlib.resources
+
+    if name not in WORD_SIMILARITY_FILES:
+        raise KeyError(f"unknown benchmark {name!r}; known: {sorted(WORD_SIMILARITY_FILES)}")
+    try:
+        folder = importlib.resources.files("gensim") / "test" / "test_data"
+    except ModuleNotFoundError as error:
+        from ch11lib.errors import MissingResourceError
+
+        raise MissingResourceError(
+            "SimLex-999 and WordSim-353 come from gensim's test data. Run:  pip install gensim"
+        ) from error
+    rows = []
+    for line in (folder / WORD_SIMILARITY_FILES[name]).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        first, second, score = line.split("\t")[:3]
+        rows.append((first.lower(), second.lower(), float(score)))
+    return rows
+
+
+def _register() -> None:
+    from functools import partial
+
+    from ch11lib.resources import DatasetSpec, register_dataset
+
+    register_dataset(
+        DatasetSpec(
+            "simlex999",
+            "SimLex-999 (Hill et al. 2015): 999 word pairs with human similarity ratings 0-10",
+            partial(_load_word_similarity, "simlex999"),
+            partial(_load_word_similarity, "simlex999"),
+            {"source": "gensim/test/test_data/simlex999.txt"},
+        )
+    )
+    register_dataset(
+        DatasetSpec(
+            "wordsim353",
+            "WordSim-353 (Finkelstein et al. 2002): 353 word pairs with relatedness ratings 0-10",
+            partial(_load_word_similarity, "wordsim353"),
+            partial(_load_word_similarity, "wordsim353"),
+            {"source": "gensim/test/test_data/wordsim353.tsv"},
+        )
+    )
+
+
+_register()

@@ -27,8 +27,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-Pooling = Literal["mean", "first"]
-POOLINGS: tuple[Pooling, ...] = ("mean", "first")
+Pooling = Literal["mean", "first", "sentence"]
+# "sentence" is not a word vector: the mean over all tokens of the sentence except [CLS]/[SEP]/padding
+# (what sentence-embedding models such as MiniLM are trained to produce), offered for comparison.
+POOLINGS: tuple[Pooling, ...] = ("mean", "first", "sentence")
 LayerSpec = str | int | Sequence[int]
 PROGRESS_THRESHOLD = 2000  # show a progress bar from this many occurrences on (unless disabled)
 
@@ -122,7 +124,7 @@ def select_layers(states: np.ndarray, layers: LayerSpec) -> np.ndarray:
 
 def _pool(hidden: torch.Tensor, pieces: list[int], pooling: Pooling) -> torch.Tensor:
     # hidden: (layers, seq, dim) for one sentence
-    if pooling == "mean":
+    if pooling in ("mean", "sentence"):
         return hidden[:, pieces].mean(dim=1)
     return hidden[:, pieces[0]]
 
@@ -185,10 +187,18 @@ def _run(
         )
         model_inputs = {k: v.to(device) for k, v in encoding.items() if k != "offset_mapping"}
         hidden = torch.stack(model(**model_inputs, output_hidden_states=True).hidden_states, dim=1)
+        special = torch.tensor(
+            [tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+             for ids in encoding["input_ids"].tolist()]
+        )  # fmt: skip
+        content = (encoding["attention_mask"].bool() & ~special.bool()).cpu()
         for row, i in enumerate(batch):
             pieces = locate(encoding, row, i)
             for pooling in poolings:
-                out[pooling][i] = _pool(hidden[row], pieces, pooling).float().cpu().numpy()
+                used = (
+                    content[row].nonzero().flatten().tolist() if pooling == "sentence" else pieces
+                )
+                out[pooling][i] = _pool(hidden[row], used, pooling).float().cpu().numpy()
         bar.update(len(batch))
     bar.close()
     return out

@@ -438,3 +438,73 @@ def breakdown(
             row[name] = accuracy([predictions[i] for i in rows], [gold[i] for i in rows])
         table[group] = row
     return table
+
+
+# --------------------------------------------------------------------------------------------------
+# Embedding examples and glosses (cached)
+# --------------------------------------------------------------------------------------------------
+
+
+def _fingerprint(model, texts: Sequence[str], spans: Sequence[tuple[int, int]]) -> str:
+    digest = hashlib.sha256()
+    digest.update(str(getattr(model.config, "_name_or_path", "")).encode())
+    digest.update(str(model.config.to_dict().get("model_type")).encode())
+    first = next(model.parameters())
+    digest.update(first.detach().flatten()[:4096].float().numpy().tobytes())
+    for text, (start, end) in zip(texts, spans, strict=True):
+        digest.update(f"{text}\x00{start}\x00{end}\x01".encode())
+    return digest.hexdigest()[:24]
+
+
+def cached_span_states(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    spans: Sequence[tuple[int, int]],
+    *,
+    poolings: Sequence[str] = ("mean", "first"),
+    layers: Sequence[int] | None = None,
+    cache: bool = True,
+    batch_size: int = 64,
+    progress: bool | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`ch11lib.embeddings.span_states`, cached in ``~/.cache/ch11lib/embeddings`` by a hash of
+    the model weights and the data. ``layers`` keeps only those hidden-state indices (saves space)."""
+    from ch11lib.embeddings import span_states
+    from ch11lib.wordnet import cache_dir
+
+    key = _fingerprint(model, texts, spans) + "-" + "-".join(poolings) + f"-{layers}"
+    path = cache_dir() / "embeddings" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+    if cache and path.is_file():
+        with np.load(path) as stored:
+            return {p: stored[p] for p in poolings}
+    states = span_states(
+        model, tokenizer, texts, spans, poolings=tuple(poolings), batch_size=batch_size,
+        progress=progress,
+    )  # fmt: skip
+    if layers is not None:
+        states = {p: s[:, list(layers)] for p, s in states.items()}
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.stem + f".{id(states)}.partial.npz")
+        np.savez(partial, **states)
+        partial.replace(path)
+    return states
+
+
+def gloss_contexts(
+    examples: Sequence[SenseExample], wn=None
+) -> tuple[list[tuple[str, str]], list[str], list[tuple[int, int]]]:
+    """The (lemma, synset) pairs of every candidate sense of the examples' targets, with their gloss
+    texts ("bank: sloping land ...") and the lemma's span in each text."""
+    if wn is None:
+        from ch11lib.wordnet import load_wordnet
+
+        wn = load_wordnet()
+    keys = sorted({(e.lemma, s) for e in examples for s in e.candidates})
+    texts, spans = [], []
+    for lemma, synset in keys:
+        text, span = gloss_text(lemma, wn.synset(synset).definition())
+        texts.append(text)
+        spans.append(span)
+    return keys, texts, spans
