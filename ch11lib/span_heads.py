@@ -102,16 +102,18 @@ class SpanRepresentation(nn.Module):
         parts = [hidden[starts], hidden[ends]]
         if self.pooling == "none":
             return torch.cat(parts, dim=-1)
-        positions = torch.arange(hidden.shape[0])
-        inside = (positions[None] >= starts[:, None]) & (positions[None] <= ends[:, None])  # [S, L]
         if self.pooling == "attention":
-            scores = self.attention_score(hidden).squeeze(-1)  # [L]
+            positions = torch.arange(hidden.shape[0])
+            inside = (positions[None] >= starts[:, None]) & (positions[None] <= ends[:, None])
+            scores = self.attention_score(hidden).squeeze(-1)  # one score per token, [length]
             scores = scores[None].expand(len(spans), -1).masked_fill(~inside, float("-inf"))
             pooled = scores.softmax(dim=-1) @ hidden
         else:
             values = self.ffn(hidden) if self.pooling == "ffn" else hidden
-            weights = inside.to(hidden.dtype)
-            pooled = (weights @ values) / weights.sum(dim=-1, keepdim=True)
+            # prefix sums give every span's sum in O(1): sum(start..end) = prefix[end+1] - prefix[start]
+            prefix = torch.cat([values.new_zeros(1, values.shape[1]), values.cumsum(dim=0)])
+            widths = (ends - starts + 1).to(values.dtype)[:, None]
+            pooled = (prefix[ends + 1] - prefix[starts]) / widths
         return torch.cat([*parts, pooled], dim=-1)
 
 
