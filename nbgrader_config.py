@@ -21,6 +21,9 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# After a cell finishes, its last output may arrive late on a busy machine; nbclient's default (4 s)
+# then fails the whole submission with "Timeout waiting for IOPub output".
+c.Execute.iopub_timeout = 60
 
 # Student versions: solutions replaced by this stub, hidden tests removed.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

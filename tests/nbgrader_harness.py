@@ -204,8 +204,9 @@ def _freeze(value: Any) -> Any:
 def _cached_resources() -> Iterator[None]:
     """Make ``ch11lib.resources`` loaders memoised for the duration of an in-process run.
 
-    Models are deep-copied out of the cache, so a notebook that changes weights cannot affect the
-    next run; tokenizers and data sets are shared (they are not mutated in place by normal code).
+    A cached model is handed out as is; when the run is over its parameters are fingerprinted again
+    and a model whose weights were changed in place is dropped from the cache, so the next run loads
+    a fresh one. Tokenizers and data sets are shared (normal code does not mutate them in place).
     """
     from unittest import mock
 
@@ -217,8 +218,10 @@ def _cached_resources() -> Iterator[None]:
     def load_model(name: str = "encoder", model_class: Any = None, **kwargs: Any):
         key = (name, model_class, _freeze(kwargs), resources.get_source())
         if key not in _MODEL_CACHE:
-            _MODEL_CACHE[key] = original_model(name, model_class, **kwargs)
-        return copy.deepcopy(_MODEL_CACHE[key]).eval()
+            model = original_model(name, model_class, **kwargs)
+            _MODEL_CACHE[key] = (model, _fingerprint(model))
+        handed_out.add(key)
+        return _MODEL_CACHE[key][0].eval()
 
     def load_tokenizer(name: str = "encoder"):
         key = (name, resources.get_source())
@@ -232,12 +235,27 @@ def _cached_resources() -> Iterator[None]:
             _DATASET_CACHE[key] = original_data(name, **kwargs)
         return _DATASET_CACHE[key]
 
-    with (
-        mock.patch.object(resources, "load_model", load_model),
-        mock.patch.object(resources, "load_tokenizer", load_tokenizer),
-        mock.patch.object(resources, "load_dataset", load_dataset),
-    ):
-        yield
+    handed_out: set[tuple] = set()
+    try:
+        with (
+            mock.patch.object(resources, "load_model", load_model),
+            mock.patch.object(resources, "load_tokenizer", load_tokenizer),
+            mock.patch.object(resources, "load_dataset", load_dataset),
+        ):
+            yield
+    finally:
+        for key in handed_out:
+            model, fingerprint = _MODEL_CACHE[key]
+            if _fingerprint(model) != fingerprint or model.training:
+                del _MODEL_CACHE[key]
+
+
+def _fingerprint(model: Any) -> tuple[tuple[str, int, int], ...]:
+    # Every in-place change of a tensor bumps its version counter; assigning a new tensor changes
+    # its storage pointer. Cheap, and it sees changes made under torch.no_grad() too.
+    return tuple(
+        (name, t.data_ptr(), t._version) for name, t in model.state_dict(keep_vars=True).items()
+    )
 
 
 @contextlib.contextmanager
