@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--heads", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=2600)
+    parser.add_argument("--steps", type=int, default=1400)
     parser.add_argument("--lr", type=float, default=1.5e-3)
     parser.add_argument("--warmup", type=float, default=0.05, help="fraction of steps")
     parser.add_argument("--eval-every", type=int, default=200)
@@ -297,6 +297,13 @@ def model_card(model, log: dict, args: argparse.Namespace, final: bool) -> str:
     hours = log["train_seconds"] / 3600
     tokens = log["tokens_seen"]
     words_seen_ratio = tokens / max(1, log["corpus"]["train_tokens"])
+    changes = log.get("schedule_changes", [])
+    schedule_note = "".join(
+        f"- the total number of steps was changed from {c['from_steps']} to {c['to_steps']} at step "
+        f"{c['step']} (resumed from a checkpoint) to fit the time budget on a shared machine; the\n"
+        "  learning-rate schedule follows the new total from that step on\n"
+        for c in changes
+    )
     status = "final" if final else f"INTERMEDIATE (step {log['step']} of {args.steps})"
     return f"""# course-bert: a small BERT pretrained from scratch for the course ({status})
 
@@ -330,7 +337,7 @@ Held-out split: {log["corpus"]["heldout_documents"]:,} documents chosen by a has
 - dynamic masking (a new 15% sample every batch; 80% `[MASK]`, 10% random, 10% unchanged), new NSP
   pairs every epoch (50% IsNext = label 0, 50% NotNext = label 1)
 - the vocabulary projection is computed only at masked positions
-- dropout 0 during this short run (the exported config sets BERT's usual 0.1 for fine-tuning)
+{schedule_note}- dropout 0 during this short run (the exported config sets BERT's usual 0.1 for fine-tuning)
 - {tokens:,} tokens processed ({words_seen_ratio:.1f} passes over the training split) in
   {log["train_seconds"] / 60:.1f} minutes ({hours:.2f} h) on {args.threads} CPU threads:
   {tokens / max(1e-9, log["train_seconds"]):,.0f} tokens/s
@@ -430,6 +437,12 @@ def main() -> None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         log = state["log"]
+        if int(log["config"]["steps"]) != args.steps:
+            # The schedule follows the new total from here on; the log keeps the change.
+            log.setdefault("schedule_changes", []).append(
+                {"step": log["step"], "from_steps": log["config"]["steps"], "to_steps": args.steps}
+            )
+        log["config"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
         print(f"resumed from step {log['step']}", flush=True)
 
     def save_checkpoint() -> None:
