@@ -1,0 +1,380 @@
+"""Wrong and differently-written correct answers for assignment 5 ("Fine-tuning heads, subwords, CRF, spans").
+
+Read by tests/test_mutants.py: every WRONG entry must lose points, every CORRECT entry must get 100.
+Each WRONG entry is a mistake students make when they first write these functions.
+"""
+
+from __future__ import annotations
+
+from textwrap import dedent, indent
+
+
+def _body(text: str) -> str:
+    return indent(dedent(text).strip("\n"), "    ") + "\n"
+
+
+def _cls_logits(body: str) -> str:
+    return "def cls_logits(last_hidden_state, W_C, b_C):\n" + _body(body)
+
+
+def _cls_loss(body: str) -> str:
+    return "def cls_loss(logits, labels):\n" + _body(body)
+
+
+def _align(body: str) -> str:
+    return (
+        "def align_labels(word_ids, word_labels, label_all_subwords=True, b_to_i=None):\n"
+        + _body(body)
+    )
+
+
+def _words(body: str) -> str:
+    return 'def word_predictions(subword_logits, word_ids, strategy="first"):\n' + _body(body)
+
+
+def _viterbi(body: str) -> str:
+    return "def viterbi(emissions, transitions, start, end):\n" + _body(body)
+
+
+def _spans(body: str) -> str:
+    return "def enumerate_spans(n_tokens, max_width):\n" + _body(body)
+
+
+def _span_repr(body: str) -> str:
+    return "def span_representation(hidden, spans):\n" + _body(body)
+
+
+_ALIGN_LOOP = """
+labels = []
+previous = None
+for word_id in word_ids:
+    if word_id is None:
+        labels.append({special})
+    elif word_id != previous:
+        labels.append({first})
+    elif label_all_subwords:
+        label = word_labels[word_id]
+        labels.append({continuation})
+    else:
+        labels.append({rest})
+    previous = word_id
+return labels
+"""
+
+
+def _align_variant(
+    special: str = "-100",
+    first: str = "word_labels[word_id]",
+    continuation: str = "b_to_i.get(label, label) if b_to_i else label",
+    rest: str = "-100",
+) -> str:
+    return _align(
+        _ALIGN_LOOP.format(special=special, first=first, continuation=continuation, rest=rest)
+    )
+
+
+_VITERBI = """
+n, k = emissions.shape
+score = {init}
+backpointers = []
+for i in range(1, n):
+    candidates = {candidates}
+    best, previous = candidates.max(dim=0)
+    score = best + emissions[i]
+    backpointers.append(previous)
+score = {final}
+tag = int(score.argmax())
+best_score = float(score[tag])
+path = [tag]
+for previous in reversed(backpointers):
+    tag = int(previous[tag])
+    path.append(tag)
+return path[::-1], best_score
+"""
+
+
+def _viterbi_variant(
+    init: str = "start + emissions[0]",
+    candidates: str = "score[:, None] + transitions",
+    final: str = "score + end",
+) -> str:
+    return _viterbi(_VITERBI.format(init=init, candidates=candidates, final=final))
+
+
+WRONG: dict[str, dict[str, str]] = {
+    # --- [CLS] head -------------------------------------------------------------------------------
+    "cls_mean_pooling": {
+        "cls_logits": _cls_logits("return last_hidden_state.mean(dim=1) @ W_C + b_C")
+    },
+    "cls_last_token": {"cls_logits": _cls_logits("return last_hidden_state[:, -1] @ W_C + b_C")},
+    "cls_returns_probabilities": {
+        "cls_logits": _cls_logits(
+            "return torch.softmax(last_hidden_state[:, 0] @ W_C + b_C, dim=-1)"
+        )
+    },
+    "cls_forgets_bias": {"cls_logits": _cls_logits("return last_hidden_state[:, 0] @ W_C")},
+    # --- loss -------------------------------------------------------------------------------------
+    "loss_sum_not_mean": {
+        "cls_loss": _cls_loss("return F.cross_entropy(logits, labels, reduction='sum')")
+    },
+    "loss_softmax_twice": {
+        "cls_loss": _cls_loss("return F.cross_entropy(torch.softmax(logits, dim=-1), labels)")
+    },
+    "loss_no_log": {
+        "cls_loss": _cls_loss("""
+            probs = torch.softmax(logits, dim=-1)
+            return -probs[torch.arange(len(labels)), labels].mean()
+        """)
+    },
+    "loss_wrong_indexing": {
+        "cls_loss": _cls_loss("""
+            log_probs = torch.log_softmax(logits, dim=-1)
+            return -log_probs[:, labels].mean()
+        """)
+    },
+    "loss_naive_log_softmax_overflows": {
+        "cls_loss": _cls_loss("""
+            probs = torch.exp(logits) / torch.exp(logits).sum(dim=-1, keepdim=True)
+            return -torch.log(probs[torch.arange(len(labels)), labels]).mean()
+        """)
+    },
+    # --- label alignment --------------------------------------------------------------------------
+    "align_every_subword_even_when_first_only_asked": {
+        "align_labels": _align_variant(rest="word_labels[word_id]")
+    },
+    "align_special_tokens_labelled_O": {"align_labels": _align_variant(special="0")},
+    "align_b_to_i_ignored": {"align_labels": _align_variant(continuation="label")},
+    "align_b_to_i_on_first_piece_too": {
+        "align_labels": _align_variant(
+            first="(b_to_i or {}).get(word_labels[word_id], word_labels[word_id]) "
+            "if label_all_subwords else word_labels[word_id]"
+        )
+    },
+    "align_drops_special_tokens": {
+        "align_labels": _align("""
+            labels = []
+            previous = None
+            for word_id in word_ids:
+                if word_id is None:
+                    continue
+                if word_id != previous:
+                    labels.append(word_labels[word_id])
+                elif label_all_subwords:
+                    label = word_labels[word_id]
+                    labels.append(b_to_i.get(label, label) if b_to_i else label)
+                else:
+                    labels.append(-100)
+                previous = word_id
+            return labels
+        """)
+    },
+    "align_labels_last_piece_not_first": {
+        "align_labels": _align("""
+            labels = []
+            for i, word_id in enumerate(word_ids):
+                following = word_ids[i + 1] if i + 1 < len(word_ids) else None
+                if word_id is None:
+                    labels.append(-100)
+                elif following != word_id:
+                    labels.append(word_labels[word_id])
+                elif label_all_subwords:
+                    label = word_labels[word_id]
+                    labels.append(b_to_i.get(label, label) if b_to_i else label)
+                else:
+                    labels.append(-100)
+            return labels
+        """)
+    },
+    # --- word-level decoding ----------------------------------------------------------------------
+    "words_average_logits": {
+        "word_predictions": _words("""
+            n_words = max(w for w in word_ids if w is not None) + 1
+            out = []
+            for word in range(n_words):
+                rows = [i for i, w in enumerate(word_ids) if w == word]
+                scores = subword_logits[rows[0]] if strategy == "first" else subword_logits[rows].mean(0)
+                out.append(int(scores.argmax()))
+            return out
+        """)
+    },
+    "words_last_subword": {
+        "word_predictions": _words("""
+            probs = subword_logits.softmax(-1)
+            n_words = max(w for w in word_ids if w is not None) + 1
+            out = []
+            for word in range(n_words):
+                rows = [i for i, w in enumerate(word_ids) if w == word]
+                distribution = probs[rows[-1]] if strategy == "first" else probs[rows].mean(0)
+                out.append(int(distribution.argmax()))
+            return out
+        """)
+    },
+    "words_one_per_subword": {
+        "word_predictions": _words("""
+            probs = subword_logits.softmax(-1)
+            return [int(p.argmax()) for p, w in zip(probs, word_ids) if w is not None]
+        """)
+    },
+    "words_include_special_tokens": {
+        "word_predictions": _words("""
+            probs = subword_logits.softmax(-1)
+            out, previous = [], object()
+            for i, w in enumerate(word_ids):
+                if w != previous:
+                    rows = [i]
+                    j = i + 1
+                    while w is not None and j < len(word_ids) and word_ids[j] == w:
+                        rows.append(j)
+                        j += 1
+                    d = probs[rows[0]] if strategy == "first" else probs[rows].mean(0)
+                    out.append(int(d.argmax()))
+                previous = w
+            return out
+        """)
+    },
+    # --- Viterbi ----------------------------------------------------------------------------------
+    "viterbi_without_start": {"viterbi": _viterbi_variant(init="emissions[0].clone()")},
+    "viterbi_without_end": {"viterbi": _viterbi_variant(final="score")},
+    "viterbi_transposed_transitions": {
+        "viterbi": _viterbi_variant(candidates="score[:, None] + transitions.T")
+    },
+    "viterbi_greedy": {
+        "viterbi": _viterbi("""
+            path = [int(e.argmax()) for e in emissions]
+            score = start[path[0]] + end[path[-1]] + sum(emissions[i, t] for i, t in enumerate(path))
+            score = score + sum(transitions[a, b] for a, b in zip(path, path[1:]))
+            return path, float(score)
+        """)
+    },
+    "viterbi_local_transitions_only": {
+        "viterbi": _viterbi("""
+            path = [int((start + emissions[0]).argmax())]
+            for i in range(1, len(emissions)):
+                path.append(int((transitions[path[-1]] + emissions[i]).argmax()))
+            score = start[path[0]] + end[path[-1]] + sum(emissions[i, t] for i, t in enumerate(path))
+            score = score + sum(transitions[a, b] for a, b in zip(path, path[1:]))
+            return path, float(score)
+        """)
+    },
+    # --- span enumeration -------------------------------------------------------------------------
+    "spans_max_width_exclusive": {
+        "enumerate_spans": _spans("""
+            return [(s, e) for s in range(n_tokens) for e in range(s, min(s + max_width - 1, n_tokens))]
+        """)
+    },
+    "spans_end_exclusive": {
+        "enumerate_spans": _spans("""
+            return [(s, s + w) for s in range(n_tokens) for w in range(1, max_width + 1) if s + w <= n_tokens]
+        """)
+    },
+    "spans_miss_the_last_tokens": {
+        "enumerate_spans": _spans("""
+            return [(s, e) for s in range(n_tokens - 1) for e in range(s, min(s + max_width, n_tokens))]
+        """)
+    },
+    "spans_sorted_by_width": {
+        "enumerate_spans": _spans("""
+            return [(s, s + w - 1) for w in range(1, max_width + 1) for s in range(n_tokens - w + 1)]
+        """)
+    },
+    # --- span representation ----------------------------------------------------------------------
+    "repr_mean_excludes_end": {
+        "span_representation": _span_repr("""
+            rows = []
+            for s, e in spans:
+                content = hidden[s:e].mean(0) if e > s else hidden[s]
+                rows.append(torch.cat([hidden[s], hidden[e], content]))
+            return torch.stack(rows)
+        """)
+    },
+    "repr_end_off_by_one": {
+        "span_representation": _span_repr("""
+            rows = []
+            for s, e in spans:
+                last = max(e - 1, s)
+                rows.append(torch.cat([hidden[s], hidden[last], hidden[s : e + 1].mean(0)]))
+            return torch.stack(rows)
+        """)
+    },
+    "repr_sum_not_mean": {
+        "span_representation": _span_repr("""
+            return torch.stack([torch.cat([hidden[s], hidden[e], hidden[s : e + 1].sum(0)]) for s, e in spans])
+        """)
+    },
+    "repr_end_before_start": {
+        "span_representation": _span_repr("""
+            return torch.stack([torch.cat([hidden[e], hidden[s], hidden[s : e + 1].mean(0)]) for s, e in spans])
+        """)
+    },
+}
+
+CORRECT: dict[str, dict[str, str]] = {
+    "vectorised_and_library_calls": {
+        "cls_logits": _cls_logits(
+            "return torch.einsum('bh,hk->bk', last_hidden_state[:, 0], W_C) + b_C"
+        ),
+        "cls_loss": _cls_loss("return F.nll_loss(F.log_softmax(logits, dim=-1), labels)"),
+        "align_labels": _align("""
+            out = []
+            for i, w in enumerate(word_ids):
+                if w is None:
+                    out.append(-100)
+                    continue
+                label = word_labels[w]
+                if i > 0 and word_ids[i - 1] == w:
+                    if not label_all_subwords:
+                        out.append(-100)
+                        continue
+                    label = (b_to_i or {}).get(label, label)
+                out.append(label)
+            return out
+        """),
+        "word_predictions": _words("""
+            ids = torch.tensor([-1 if w is None else w for w in word_ids])
+            keep = ids >= 0
+            probs = subword_logits.softmax(-1)
+            n_words = int(ids.max()) + 1
+            if strategy == "average":
+                sums = torch.zeros(n_words, probs.shape[1]).index_add(0, ids[keep], probs[keep])
+                counts = torch.bincount(ids[keep], minlength=n_words).unsqueeze(1)
+                return (sums / counts).argmax(-1).tolist()
+            firsts = {}
+            for i, w in enumerate(word_ids):
+                if w is not None and w not in firsts:
+                    firsts[w] = i
+            return [int(probs[firsts[w]].argmax()) for w in range(n_words)]
+        """),
+        "viterbi": _viterbi("""
+            n, k = emissions.shape
+            delta = [[float(start[t] + emissions[0, t]) for t in range(k)]]
+            back = []
+            for i in range(1, n):
+                row, pointers = [], []
+                for t in range(k):
+                    options = [delta[-1][p] + float(transitions[p, t]) for p in range(k)]
+                    best = max(range(k), key=lambda p: options[p])
+                    row.append(options[best] + float(emissions[i, t]))
+                    pointers.append(best)
+                delta.append(row)
+                back.append(pointers)
+            final = [delta[-1][t] + float(end[t]) for t in range(k)]
+            tag = max(range(k), key=lambda t: final[t])
+            path = [tag]
+            for pointers in reversed(back):
+                path.append(pointers[path[-1]])
+            return path[::-1], final[tag]
+        """),
+        "enumerate_spans": _spans("""
+            spans = [(s, s + w - 1) for s in range(n_tokens) for w in range(1, max_width + 1)]
+            return sorted(span for span in spans if span[1] < n_tokens)
+        """),
+        "span_representation": _span_repr("""
+            starts = torch.tensor([s for s, _ in spans])
+            ends = torch.tensor([e for _, e in spans])
+            # prefix sums in float64: sum(s..e) = prefix[e + 1] - prefix[s]
+            prefix = torch.cat([torch.zeros(1, hidden.shape[1], dtype=torch.float64), hidden.double().cumsum(0)])
+            mean = (prefix[ends + 1] - prefix[starts]) / (ends - starts + 1).unsqueeze(1)
+            return torch.cat([hidden[starts], hidden[ends], mean.to(hidden.dtype)], dim=1)
+        """),
+    },
+}
