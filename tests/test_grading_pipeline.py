@@ -35,7 +35,9 @@ from nbgrader_harness import (
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 
 PIPELINE = "a1_encoder"  # the assignment whose edge cases are exercised here
-LOOP_TIMEOUT_S = 30  # per-cell limit for this run (nbgrader_config.py sets 120 s for real grading)
+# Per-cell limit for this run (nbgrader_config.py sets 120 s for real grading). It must leave room for
+# the setup cell (torch import + MiniLM load, ~10 s on 2 idle cores) and is what the loop costs.
+LOOP_TIMEOUT_S = 60
 
 # A wrong attention (no sqrt(d_k)) whose student also rewrote the locked test to pass.
 TAMPERED_ATTENTION = """def scaled_dot_product_attention(q, k, v, mask=None):
@@ -171,9 +173,10 @@ def _hidden_source_lines(name: str) -> list[str]:
     text = source_md(name).read_text(encoding="utf-8")
     hidden = re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", text, flags=re.S)
     lines = {line.strip() for block in hidden for line in block.splitlines()}
-    release = nbformat.read(release_ipynb(name), as_version=4)
-    visible = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
-    lines -= visible  # a check that is also visible may of course appear
+    outside = re.sub(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", "", text, flags=re.S)
+    lines -= {
+        line.strip() for line in outside.splitlines()
+    }  # solutions and visible checks may appear
     # Code lines long enough to be unmistakable; messages inside them are allowed to appear.
     return sorted(line for line in lines if len(line) > 25 and not line.startswith(("#", '"')))
 
