@@ -34,13 +34,17 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ch11lib.corpus import SOURCES, build_corpus, corpus_statistics, split_corpus  # noqa: E402
-from ch11lib.masking import IGNORE_INDEX, MaskingVocab, mask_tokens  # noqa: E402
-from ch11lib.nsp import (  # noqa: E402
-    collate_pairs,
-    encode_pair,
-    make_packed_nsp_pairs,
-    pretraining_loss,
+from ch11lib.corpus import SOURCES, corpus_statistics  # noqa: E402
+from ch11lib.masking import MaskingVocab  # noqa: E402
+from ch11lib.pretraining import (  # noqa: E402
+    cached_corpus_split,
+    encode_examples,
+    evaluate,
+    heldout_batches,
+    linear_warmup_decay,
+    make_batch,
+    pretraining_forward,
+    tokenize_documents,
 )
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -128,29 +132,19 @@ def load_data(args: argparse.Namespace):
             tokenizer = BertTokenizerFast.from_pretrained(tokenizer_dir)
             return tokenizer, data
     print("building the corpus...", flush=True)
-    documents = build_corpus()
-    train, heldout = split_corpus(documents)
+    train, heldout = cached_corpus_split()
+    documents = train + heldout
     print("training the WordPiece vocabulary...", flush=True)
     tokenizer = train_tokenizer(
         [s for d in train for s in d.sentences], args.vocab_size, tokenizer_dir
     )
 
-    def tokenize(docs):
-        sentences = [s for d in docs for s in d.sentences]
-        ids = tokenizer(sentences, add_special_tokens=False)["input_ids"]
-        out, position = [], 0
-        for document in docs:
-            n = len(document.sentences)
-            out.append([sentence for sentence in ids[position : position + n] if sentence])
-            position += n
-        return [doc for doc in out if doc]
-
     print("tokenizing...", flush=True)
     data = {
         "version": DATA_VERSION,
         "vocab_size": args.vocab_size,
-        "train": tokenize(train),
-        "heldout": tokenize(heldout),
+        "train": tokenize_documents(train, tokenizer),
+        "heldout": tokenize_documents(heldout, tokenizer),
         "statistics": corpus_statistics(documents),
         "train_statistics": corpus_statistics(train),
         "heldout_statistics": corpus_statistics(heldout),
@@ -159,73 +153,14 @@ def load_data(args: argparse.Namespace):
     return tokenizer, data
 
 
-def epoch_examples(documents, epoch: int, args: argparse.Namespace, tokenizer) -> list[dict]:
-    """This epoch's NSP pairs, encoded and shuffled (deterministic in ``seed`` and ``epoch``)."""
-    pairs = make_packed_nsp_pairs(documents, args.max_length, seed=args.seed * 1000 + epoch)
-    random.Random(args.seed * 1000 + epoch).shuffle(pairs)
-    examples = []
-    for pair in pairs:
-        encoding = encode_pair(tokenizer, pair.first, pair.second, args.max_length)
-        encoding["label"] = pair.label
-        examples.append(encoding)
-    return examples
-
-
-def make_batch(examples: list[dict], tokenizer, generator: torch.Generator, vocab: MaskingVocab):
-    batch = collate_pairs(examples, tokenizer.pad_token_id)
-    masked, labels = mask_tokens(
-        batch["input_ids"], vocab, batch["attention_mask"], generator=generator
-    )
-    batch["input_ids"] = masked
-    batch["labels"] = labels
-    batch["next_sentence_label"] = torch.tensor([e["label"] for e in examples])
-    return batch
-
-
 # --------------------------------------------------------------------------------------------------
 # Model
 # --------------------------------------------------------------------------------------------------
 
 
-def forward(model, batch):
-    """MLM + NSP loss and logits, projecting onto the vocabulary only at the masked positions."""
-    outputs = model.bert(
-        input_ids=batch["input_ids"],
-        attention_mask=batch["attention_mask"],
-        token_type_ids=batch["token_type_ids"],
-    )
-    sequence, pooled = outputs[0], outputs[1]
-    sampled = batch["labels"] != IGNORE_INDEX
-    mlm_logits = model.cls.predictions(sequence[sampled])
-    nsp_logits = model.cls.seq_relationship(pooled)
-    loss = pretraining_loss(
-        mlm_logits, batch["labels"][sampled], nsp_logits, batch["next_sentence_label"]
-    )
-    return loss, mlm_logits, nsp_logits, batch["labels"][sampled]
-
-
-@torch.no_grad()
-def evaluate(model, eval_batches) -> dict[str, float]:
-    model.eval()
-    correct_mlm = total_mlm = correct_nsp = total_nsp = 0
-    mlm_loss = nsp_loss = 0.0
-    for batch in eval_batches:
-        loss, mlm_logits, nsp_logits, targets = forward(model, batch)
-        correct_mlm += int((mlm_logits.argmax(-1) == targets).sum())
-        total_mlm += len(targets)
-        correct_nsp += int((nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum())
-        total_nsp += len(batch["next_sentence_label"])
-        mlm_loss += float(loss.mlm) * len(targets)
-        nsp_loss += float(loss.nsp) * len(batch["next_sentence_label"])
-    model.train()
-    return {
-        "mlm_accuracy": correct_mlm / total_mlm,
-        "nsp_accuracy": correct_nsp / total_nsp,
-        "mlm_loss": mlm_loss / total_mlm,
-        "nsp_loss": nsp_loss / total_nsp,
-        "masked_tokens": total_mlm,
-        "pairs": total_nsp,
-    }
+def epoch_examples(documents, epoch: int, args: argparse.Namespace, tokenizer) -> list[dict]:
+    """This epoch's NSP pairs, encoded and shuffled (deterministic in ``seed`` and ``epoch``)."""
+    return encode_examples(documents, tokenizer, args.max_length, args.seed * 1000 + epoch)
 
 
 def build_model(args: argparse.Namespace, tokenizer):
@@ -247,12 +182,6 @@ def build_model(args: argparse.Namespace, tokenizer):
     )
     torch.manual_seed(args.seed)
     return BertForPreTraining(config)
-
-
-def lr_lambda(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,12 +319,9 @@ def main() -> None:
     print(f"train documents {len(data['train']):,}, tokens {train_tokens:,}", flush=True)
 
     # A fixed held-out evaluation set: pairs and masks drawn once with fixed seeds.
-    eval_examples = epoch_examples(data["heldout"], 0, args, tokenizer)[: args.eval_pairs]
-    eval_generator = torch.Generator().manual_seed(12345)
-    eval_batches = [
-        make_batch(eval_examples[i : i + 64], tokenizer, eval_generator, vocab)
-        for i in range(0, len(eval_examples), 64)
-    ]
+    eval_batches = heldout_batches(
+        data["heldout"], tokenizer, args.eval_pairs, args.max_length, args.seed
+    )
 
     model = build_model(args, tokenizer)
     model.train()
@@ -409,7 +335,7 @@ def main() -> None:
     )
     warmup = max(1, int(args.warmup * args.steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_lambda(step, args.steps, warmup)
+        optimizer, lambda step: linear_warmup_decay(step, args.steps, warmup)
     )
     log = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -484,7 +410,7 @@ def main() -> None:
             examples[position : position + args.batch_size], tokenizer, generator, vocab
         )
         position += args.batch_size
-        loss, *_ = forward(model, batch)
+        loss, *_ = pretraining_forward(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
