@@ -13,6 +13,9 @@ c.CourseDirectory.release_directory = "assignments"
 # Only notebooks reach students: notes, READMEs and scratch files in solutions/ are never copied.
 c.CourseDirectory.include = ["*.ipynb"]
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.md", "*.txt"]
+# Autograding copies a submission's other files next to the notebook, where the kernel starts: a
+# student's `torch.py` or `ch11lib.py` would shadow the real module. Only notebooks are graded.
+c.CourseDirectory.ignore += ["*.py", "*.pth", "*.so", "*.pyd", "*.pkl", "*.pt", "*.json", "*.csv"]
 
 # The gradebook is local state of one instructor's machine, never committed.
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
@@ -24,6 +27,19 @@ c.Execute.interrupt_on_timeout = True
 # After a cell finishes, its last output may arrive late on a busy machine; nbclient's default (4 s)
 # then fails the whole submission with "Timeout waiting for IOPub output".
 c.Execute.iopub_timeout = 60
+
+# Student cells must not rig the tests (e.g. `torch.allclose = lambda *a, **k: True`, a redefined
+# test helper): ch11lib.autograde.GuardedExecute restores library functions and the locked cells'
+# names before every locked cell (see ch11lib/guard.py). The rest is nbgrader's default pipeline.
+c.Autograde.autograde_preprocessors = [
+    "ch11lib.autograde.GuardedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Student versions: solutions replaced by this stub, hidden tests removed.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,0 +1,492 @@
+"""Autograde a class fast and safely: the guarded executor, a fork server, shards in parallel.
+
+``nbgrader autograde`` grades students one after another, each in a fresh kernel that imports
+``torch`` and ``transformers`` again, and its SQLite gradebook does not like concurrent writers.
+:func:`autograde` keeps nbgrader's grading exactly as it is and changes only the plumbing:
+
+1. the submissions are split into ``jobs`` shards; each shard is a throw-away course directory with
+   the course's config, the assignment's source and a *copy* of the gradebook, so each
+   ``nbgrader autograde`` process writes only to its own database;
+2. every kernel is forked from one server that imported the assignment's modules once
+   (:mod:`ch11lib.forkkernel`), which removes most of the per-student start-up cost;
+3. the shards' results (scores, comments, timestamps, the autograded notebooks) are merged into the
+   course's gradebook by this one process, one submission at a time.
+
+It also defines :class:`GuardedExecute`, the ``Execute`` preprocessor that ``nbgrader_config.py``
+installs: it runs :mod:`ch11lib.guard` around the locked cells so that a submission cannot rig the
+tests by patching library functions or redefining test helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+
+from ch11lib import forkkernel
+from ch11lib.guard import bound_names, imported_roots, is_locked, is_test
+
+DEFAULT_TIMESTAMP = "2025-01-01 12:00:00.000000 UTC"
+
+# --------------------------------------------------------------------------------------------------
+# The guarded executor (nbgrader preprocessor)
+# --------------------------------------------------------------------------------------------------
+
+
+def _student_names_from_gradebook(resources: dict[str, Any]) -> set[str] | None:
+    """Names the *source* notebook's solution cells bind, read from the gradebook (None if none)."""
+    info = resources.get("nbgrader", {})
+    db_url, assignment, notebook = info.get("db_url"), info.get("assignment"), info.get("notebook")
+    if not (db_url and assignment and notebook):
+        return None
+    from nbgrader.api import Gradebook, MissingEntry
+
+    try:
+        with Gradebook(db_url) as gradebook:
+            nb = gradebook.find_notebook(notebook, assignment)
+            names: set[str] = set()
+            for cell in nb.solution_cells:
+                source = gradebook.find_source_cell(cell.name, notebook, assignment).source
+                names |= bound_names(source or "")
+            return names
+    except MissingEntry:
+        return None
+
+
+def _integrity_error(message: str) -> NotebookNode:
+    return NotebookNode(
+        output_type="error",
+        ename="GraderIntegrityError",
+        evalue=message,
+        traceback=[f"GraderIntegrityError: {message}"],
+    )
+
+
+class GuardedExecute(Execute):
+    """nbgrader's ``Execute`` that runs :mod:`ch11lib.guard` around every locked cell.
+
+    Before a locked cell the guard puts back library functions and the locked cells' own names; a
+    graded test cell that cannot be protected (the guard failed, or found a library function
+    replaced before it could take its snapshot) is not run and gets a ``GraderIntegrityError``.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):  # type: ignore[override]
+        self._guard_kc: Any = None
+        self._guard_key = f"_ch11_guard_{secrets.token_hex(8)}"
+        self._guard_error = ""
+        locked = [c.source for c in nb.cells if is_locked(c)]
+        self._guard_roots = sorted(set().union(set(), *(imported_roots(s) for s in locked)))
+        student = _student_names_from_gradebook(resources or {})
+        if student is None:  # no gradebook (nbconvert alone): names the submitted answers bind
+            student = set().union(
+                set(),
+                *(
+                    bound_names(c.source)
+                    for c in nb.cells
+                    if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                ),
+            )
+        self._guard_student = sorted(student)
+        return super().preprocess(nb, resources, km)
+
+    def _silent(self, code: str) -> str:
+        """Run ``code`` in the kernel without output or history; '' or the error it raised."""
+        assert self.kc is not None
+        reply = self.wait_for_reply(
+            self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        )
+        content = (reply or {}).get("content", {})
+        if content.get("status") == "ok":
+            return ""
+        return (
+            f"{content.get('ename', 'Error')}: {content.get('evalue', 'no reply from the kernel')}"
+        )
+
+    def _call(self, method: str, *args: Any) -> str:
+        arguments = ", ".join(repr(a) for a in args)
+        return self._silent(f"__import__('sys').modules[{self._guard_key!r}].{method}({arguments})")
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):  # type: ignore[override]
+        if cell.cell_type != "code":
+            return super().preprocess_cell(cell, resources, index)
+        if self._guard_kc is not self.kc:  # a new kernel (first code cell, or a retry)
+            self._guard_kc = self.kc
+            self._guard_error = self._silent(
+                f"__import__('ch11lib.guard', fromlist=['install']).install("
+                f"{self._guard_key!r}, {self._guard_roots!r}, {self._guard_student!r})"
+            )
+            if self._guard_error:
+                self.log.error("could not install the grading guard: %s", self._guard_error)
+        locked = is_locked(cell)
+        if locked and not self._guard_error:
+            self._guard_error = self._call("before")
+            if self._guard_error:
+                self.log.warning("grading guard: %s", self._guard_error)
+        if locked and self._guard_error and is_test(cell):
+            # Fail closed: a test that might run against patched functions is not run at all.
+            cell.outputs = [_integrity_error(self._guard_error)]
+            cell.execution_count = None
+            return cell, self.resources
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if locked and not self._guard_error:
+            self._guard_error = self._call("after", sorted(bound_names(cell.source)))
+        return cell, resources
+
+
+# --------------------------------------------------------------------------------------------------
+# nbgrader from Python
+# --------------------------------------------------------------------------------------------------
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed; the message holds its output."""
+
+
+def nbgrader_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for nbgrader: the venv's bin first (the gradebook runs ``alembic``), no
+    progress bars, a non-interactive matplotlib backend."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TQDM_DISABLE", "1")
+    env.setdefault("MPLBACKEND", "Agg")
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    env.update(extra or {})
+    return env
+
+
+def run_nbgrader(
+    course: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``nbgrader ARGS`` in the course directory; :class:`NbgraderError` if it fails and ``check``."""
+    cmd = [str(Path(sys.executable).parent / "nbgrader"), *args]
+    result = subprocess.run(
+        cmd, cwd=course, env=env or nbgrader_env(), capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        raise NbgraderError(
+            f"nbgrader {' '.join(args)} exited {result.returncode}\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def db_url(course: Path) -> str:
+    return f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
+
+
+@contextmanager
+def gradebook(course: Path) -> Iterator[Any]:
+    """The course's ``nbgrader.api.Gradebook`` (created if missing)."""
+    os.environ["PATH"] = nbgrader_env()["PATH"]  # Gradebook() runs `alembic` from PATH
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url(course)) as gb:
+        yield gb
+
+
+def ensure_in_gradebook(course: Path, assignment: str) -> None:
+    """Record the assignment's source notebooks (cells, points, checksums) in the gradebook.
+
+    ``make assignments`` generates releases without a gradebook; autograding needs one. This runs
+    ``nbgrader generate_assignment`` in a scratch copy against the course's database, so the
+    committed release in ``assignments/`` is not touched.
+    """
+    course = Path(course).resolve()
+    source = course / "solutions" / assignment
+    if not source.is_dir():
+        raise ValueError(f"no assignment source {source}")
+    with tempfile.TemporaryDirectory(prefix="ch11-generate-") as scratch:
+        shutil.copy2(course / "nbgrader_config.py", Path(scratch) / "nbgrader_config.py")
+        shutil.copytree(
+            source,
+            Path(scratch) / "solutions" / assignment,
+            ignore=shutil.ignore_patterns("*.md", ".ipynb_checkpoints"),
+        )
+        run_nbgrader(
+            Path(scratch),
+            "generate_assignment",
+            assignment,
+            "--force",
+            f"--CourseDirectory.db_url={db_url(course)}",
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Taking in submissions
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Intake:
+    """What :func:`collect` found: students with a readable notebook, and the others with why."""
+
+    students: list[str] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # student -> "not a valid notebook: ..."
+
+
+def _find_notebook(folder: Path, assignment: str) -> Path | None:
+    for candidate in (folder / assignment / f"{assignment}.ipynb", folder / f"{assignment}.ipynb"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def collect(course: Path, assignment: str, submissions: Path | None = None) -> Intake:
+    """Check every submission of ``assignment`` and file it under ``submitted/<student>/``.
+
+    ``submissions``: a folder of ``<student>/<assignment>.ipynb`` or
+    ``<student>/<assignment>/<assignment>.ipynb`` (default: the course's ``submitted/``). A notebook
+    that is not valid JSON/nbformat is not graded; its student is added to the gradebook anyway, so
+    the export has a row (score 0) and the problem is reported.
+    """
+    course = Path(course).resolve()
+    submitted = course / "submitted"
+    source_dir = Path(submissions).resolve() if submissions else submitted
+    if not source_dir.is_dir():
+        raise ValueError(f"no submissions folder {source_dir}")
+    intake = Intake()
+    for folder in sorted(p for p in source_dir.iterdir() if p.is_dir()):
+        student = folder.name
+        notebook = _find_notebook(folder, assignment)
+        if notebook is None:
+            continue
+        try:
+            nbformat.validate(nbformat.read(notebook, as_version=4))
+        except Exception as exc:  # noqa: BLE001  (any unreadable file is the student's problem)
+            intake.problems[student] = f"not a valid notebook: {type(exc).__name__}: {exc}"[:300]
+        target = submitted / student / assignment
+        if notebook.parent.resolve() != target:
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(notebook.parent, target)
+            if notebook.parent == folder and (folder / assignment).is_dir():
+                shutil.rmtree(target / assignment)  # the layout was <student>/<a>.ipynb
+        if not (target / "timestamp.txt").exists():
+            (target / "timestamp.txt").write_text(DEFAULT_TIMESTAMP + "\n", encoding="utf-8")
+        if student not in intake.problems:
+            intake.students.append(student)
+    with gradebook(course) as gb:
+        for student in [*intake.students, *intake.problems]:
+            gb.update_or_create_student(student)
+    return intake
+
+
+# --------------------------------------------------------------------------------------------------
+# Parallel autograding
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AutogradeResult:
+    """Who was graded, how long it took, and what went wrong."""
+
+    graded: list[str]
+    problems: dict[str, str]
+    seconds: float
+    jobs: int
+
+    @property
+    def seconds_per_submission(self) -> float:
+        return self.seconds / max(1, len(self.graded))
+
+
+def preload_modules(course: Path, assignment: str) -> list[str]:
+    """Modules the assignment's locked cells import, full dotted names, in order (for the server)."""
+    import ast
+
+    modules: list[str] = []
+    for path in sorted((Path(course) / "solutions" / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if not is_locked(cell):
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    modules += [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    modules.append(node.module)
+                    modules += [f"{node.module}.{a.name}" for a in node.names]  # may be modules
+    return list(dict.fromkeys(["ch11lib.guard", *modules]))
+
+
+@contextmanager
+def fork_server(course: Path, assignment: str) -> Iterator[dict[str, str]]:
+    """Run a kernel fork server for the assignment; yields the environment that uses it."""
+    with tempfile.TemporaryDirectory(prefix="ch11-fork-") as tmp:
+        forkkernel.write_kernelspec(Path(tmp))
+        socket_path = str(Path(tmp) / "fork.sock")
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                forkkernel.__file__,
+                "serve",
+                socket_path,
+                *preload_modules(course, assignment),
+            ],
+            cwd=course,
+            env=nbgrader_env(),
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 600
+            while not os.path.exists(socket_path):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the kernel fork server did not start")
+                time.sleep(0.1)
+            yield {forkkernel.SERVER_ENV: socket_path, "JUPYTER_PATH": tmp}
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _shard_course(course: Path, shard: Path, assignment: str, students: list[str]) -> None:
+    shard.mkdir(parents=True)
+    shutil.copy2(course / "nbgrader_config.py", shard / "nbgrader_config.py")
+    shutil.copytree(course / "solutions" / assignment, shard / "solutions" / assignment)
+    shutil.copy2(course / "gradebook.db", shard / "gradebook.db")
+    for student in students:
+        target = shard / "submitted" / student / assignment
+        target.parent.mkdir(parents=True)
+        target.symlink_to(course / "submitted" / student / assignment)
+
+
+def merge_shard(course: Path, shard: Path, assignment: str, students: list[str]) -> list[str]:
+    """Copy the shard's autograded ``students`` (scores, comments, notebooks) into the course."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    merged = []
+    with gradebook(course) as main, Gradebook(db_url(shard)) as part:
+        for sub in part.assignment_submissions(assignment):
+            student = sub.student_id
+            if student not in students:  # in the copied gradebook from an earlier run
+                continue
+            main.update_or_create_student(student)
+            try:
+                main.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
+            with main.db.no_autoflush:
+                new = main.add_submission(
+                    assignment, student, timestamp=sub.timestamp, extension=sub.extension
+                )
+            notebooks = {nb.name: nb for nb in new.notebooks}
+            for nb in sub.notebooks:
+                target = notebooks[nb.name]
+                target.flagged = nb.flagged
+                target.late_submission_penalty = nb.late_submission_penalty
+                grades = {g.name: g for g in target.grades}
+                for grade in nb.grades:
+                    mine = grades[grade.name]
+                    mine.auto_score, mine.manual_score = grade.auto_score, grade.manual_score
+                    mine.extra_credit = grade.extra_credit
+                    mine.needs_manual_grade = grade.needs_manual_grade
+                comments = {c.name: c for c in target.comments}
+                for comment in nb.comments:
+                    comments[comment.name].auto_comment = comment.auto_comment
+                    comments[comment.name].manual_comment = comment.manual_comment
+            main.db.commit()
+            src = shard / "autograded" / student / assignment
+            dst = course / "autograded" / student / assignment
+            if src.is_dir():
+                if dst.exists():
+                    shutil.rmtree(dst)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(src, dst)
+            merged.append(student)
+    return merged
+
+
+def autograde(
+    course: Path,
+    assignment: str,
+    *,
+    submissions: Path | None = None,
+    jobs: int = 2,
+    timeout: int | None = None,
+    fork: bool = True,
+) -> AutogradeResult:
+    """Autograde every submission of ``assignment`` in ``jobs`` parallel shards; scores land in the
+    course's gradebook exactly as ``nbgrader autograde`` would put them there.
+
+    ``timeout``: per-cell limit in seconds (default: ``nbgrader_config.py``); ``fork``: start
+    kernels from a fork server (see :mod:`ch11lib.forkkernel`).
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    course = Path(course).resolve()
+    start = time.perf_counter()
+    ensure_in_gradebook(course, assignment)
+    intake = collect(course, assignment, submissions)
+    students = intake.students
+    shards = [students[i::jobs] for i in range(jobs) if students[i::jobs]]
+    args = ["autograde", assignment, "--force"]
+    if timeout is not None:
+        args += [f"--Execute.timeout={timeout}", f"--ExecutePreprocessor.timeout={timeout}"]
+    problems = dict(intake.problems)
+    graded: list[str] = []
+    work = Path(tempfile.mkdtemp(prefix=".autograde-", dir=course))
+    try:
+        with fork_server(course, assignment) if fork and students else _no_server() as extra:
+            if extra:
+                args.append(f"--Execute.kernel_name={forkkernel.KERNEL_NAME}")
+            processes = []  # (shard folder, its students, nbgrader process)
+            for index, shard_students in enumerate(shards):
+                shard = work / f"shard-{index}"
+                _shard_course(course, shard, assignment, shard_students)
+                processes.append(
+                    (
+                        shard,
+                        shard_students,
+                        subprocess.Popen(
+                            [str(Path(sys.executable).parent / "nbgrader"), *args],
+                            cwd=shard,
+                            env=nbgrader_env(extra),
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            text=True,
+                        ),
+                    )
+                )
+            logs = course / ".autograde-logs" / assignment
+            logs.mkdir(parents=True, exist_ok=True)
+            try:
+                for shard, _, process in processes:
+                    log, _ = process.communicate()
+                    (logs / f"{shard.name}.log").write_text(log, encoding="utf-8")
+                    if process.returncode != 0:
+                        errors = [line.strip() for line in log.splitlines() if "ERROR" in line]
+                        problems[shard.name] = (errors or ["nbgrader failed"])[0][:300]
+            finally:
+                for _, _, process in processes:
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
+        for shard, shard_students, _ in processes:
+            graded += merge_shard(course, shard, assignment, shard_students)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for student in students:
+        if student not in graded:
+            problems.setdefault(student, "nbgrader could not autograde this submission")
+    return AutogradeResult(sorted(graded), problems, time.perf_counter() - start, jobs)
+
+
+@contextmanager
+def _no_server() -> Iterator[dict[str, str]]:
+    yield {}
