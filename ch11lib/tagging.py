@@ -17,6 +17,9 @@ The pieces SLP3 §11.4 asks for, small enough to read:
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -377,20 +380,29 @@ def encode_words(
     sentences: Sequence[Sequence[str]],
     batch_size: int = 64,
     max_length: int = 64,
+    cache: bool = False,
 ) -> list[tuple[torch.Tensor, list[int | None]]]:
     """Last-layer hidden states of a frozen encoder for each pre-split sentence.
 
     Returns, per sentence, ``(hidden [n_subwords, hidden_size], word_ids)`` without padding; the
     subword sequence includes ``[CLS]``/``[SEP]`` (word id ``None``) and is truncated to ``max_length``.
+    Sentences are batched by length (less padding, same results). With ``cache=True`` the result is
+    kept on disk (under ``CH11_CACHE``, see :func:`ch11lib.wordnet.cache_dir`) keyed by the model's
+    name and weights, the sentences and ``max_length``, so a second page asking for it loads it.
     """
     if not sentences:
         raise ValueError("no sentences to encode")
+    sentences = [list(words) for words in sentences]
+    path = _feature_cache_path(model, sentences, max_length) if cache else None
+    if path is not None and path.is_file():
+        return torch.load(path, weights_only=False)
     model.eval()
-    result: list[tuple[torch.Tensor, list[int | None]]] = []
-    for begin in range(0, len(sentences), batch_size):
-        chunk = [list(words) for words in sentences[begin : begin + batch_size]]
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    result: list[Any] = [None] * len(sentences)
+    for begin in range(0, len(order), batch_size):
+        indices = order[begin : begin + batch_size]
         batch = tokenizer(
-            chunk,
+            [sentences[i] for i in indices],
             is_split_into_words=True,
             truncation=True,
             max_length=max_length,
@@ -400,7 +412,24 @@ def encode_words(
         hidden = model(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
         ).last_hidden_state
-        for row in range(len(chunk)):
+        for row, index in enumerate(indices):
             length = int(batch["attention_mask"][row].sum())
-            result.append((hidden[row, :length].clone(), batch.word_ids(row)[:length]))
+            result[index] = (hidden[row, :length].clone(), batch.word_ids(row)[:length])
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        torch.save(result, partial)
+        os.replace(partial, path)
     return result
+
+
+def _feature_cache_path(model: nn.Module, sentences: Sequence[Sequence[str]], max_length: int):
+    from ch11lib.wordnet import cache_dir
+
+    digest = hashlib.sha256()
+    digest.update(str(getattr(model.config, "_name_or_path", type(model).__name__)).encode())
+    first = next(model.parameters())
+    digest.update(first.detach().flatten()[:64].numpy().tobytes())
+    digest.update(json.dumps([list(s) for s in sentences]).encode())
+    digest.update(str(max_length).encode())
+    return cache_dir() / "features" / f"words_{digest.hexdigest()[:20]}.pt"

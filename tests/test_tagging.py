@@ -238,3 +238,29 @@ def test_entity_scores_agree_with_seqeval_on_random_corpora():
     assert empty == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     with pytest.raises(ValueError, match="tags"):
         tagging.entity_scores([["O"]], [["O", "O"]])
+
+
+# ------------------------------------------------------------------------------ frozen-encoder features
+
+
+def test_encode_words_matches_one_by_one_and_caches(tokenizer, tmp_path, monkeypatch):
+    monkeypatch.setenv("CH11_CACHE", str(tmp_path))
+    model = resources.load_model("minilm")
+    sentences = [
+        ["Ouagadougou", "is", "far", "away", "from", "here"],
+        ["Hi", "!"],
+        ["Zbigniew", "left"],
+    ]
+    features = tagging.encode_words(model, tokenizer, sentences, batch_size=2, cache=True)
+    assert list(tmp_path.glob("features/*.pt")), "the features were not cached"
+    for words, (hidden, word_ids) in zip(sentences, features, strict=True):
+        alone = tokenizer(words, is_split_into_words=True, return_tensors="pt")
+        with torch.no_grad():
+            expected = model(**alone).last_hidden_state[0]
+        assert word_ids == alone.word_ids()
+        torch.testing.assert_close(hidden, expected, atol=1e-4, rtol=1e-4)
+    again = tagging.encode_words(model, tokenizer, sentences, batch_size=2, cache=True)
+    for (a, ids_a), (b, ids_b) in zip(features, again, strict=True):
+        assert torch.equal(a, b) and ids_a == ids_b
+    with pytest.raises(ValueError, match="no sentences"):
+        tagging.encode_words(model, tokenizer, [])
