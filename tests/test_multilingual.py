@@ -103,3 +103,33 @@ def test_resample_corpus_upweights_small_language():
     share = sum(t.startswith("yo") for t in texts) / len(texts)
     assert share == pytest.approx(sampler.probabilities["yo"], abs=0.03)
     assert share > 0.1  # 1% of the data, but about a fifth of the draws
+
+
+def test_chatterbot_corpus_loads_skewed_languages():
+    from ch11lib import resources
+
+    corpora = resources.load_dataset("chatterbot-multilingual")
+    assert len(corpora) >= 20 and {"english", "yoruba", "telugu"} <= set(corpora)
+    sizes = sorted(sum(map(len, texts)) for texts in corpora.values())
+    assert sizes[-1] > 100 * sizes[0]  # very unequal sizes
+    assert all(isinstance(t, str) and t for texts in corpora.values() for t in texts)
+
+
+def test_wordpiece_training_and_stats_match_tokenizers():
+    from ch11lib.multilingual import split_texts, tokenization_stats, train_wordpiece
+
+    texts = ["the cat sat on the mat", "the dog sat on the log", "cats and dogs"] * 20
+    tokenizer = train_wordpiece(texts, vocab_size=60, limit_alphabet=30)
+    held_out = ["the cat and the dog", "zebras sat"]
+    stats = tokenization_stats(tokenizer, held_out)
+    encodings = [tokenizer.encode(t) for t in held_out]
+    pieces = sum(len(e.tokens) for e in encodings)
+    words = sum(len(tokenizer.pre_tokenizer.pre_tokenize_str(t)) for t in held_out)
+    unknown = sum(tok == "[UNK]" for e in encodings for tok in e.tokens)
+    assert stats["fertility"] == pytest.approx(pieces / words)
+    assert stats["unk_rate"] == pytest.approx(unknown / pieces)
+    assert unknown > 0  # "z" and "b" never occur in training
+    train, test = split_texts(list(range(10)), test_every=5)
+    assert test == [4, 9] and len(train) == 8
+    with pytest.raises(ValueError):
+        tokenization_stats(tokenizer, [])
