@@ -235,6 +235,21 @@ class TopLayersClassifier(nn.Module):
             loss = F.cross_entropy(logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
+    def merge_into(self, encoder: nn.Module) -> SequenceClassifier:
+        """A full :class:`SequenceClassifier`: a copy of ``encoder`` with these top layers and head."""
+        layers = encoder.encoder.layer
+        if len(layers) != self.first_layer + len(self.layers):
+            raise ValueError(
+                f"the encoder has {len(layers)} layers, these top layers need "
+                f"{self.first_layer + len(self.layers)}"
+            )
+        merged = copy.deepcopy(encoder)
+        for offset, layer in enumerate(self.layers):
+            merged.encoder.layer[self.first_layer + offset] = copy.deepcopy(layer)
+        model = SequenceClassifier(merged, self.num_labels, self.pooling)
+        model.head.load_state_dict(self.head.state_dict())
+        return model.eval()
+
 
 # --------------------------------------------------------------------------------------------------
 # Input encoding

@@ -304,12 +304,17 @@ def embed(
 
 @torch.no_grad()
 def cache_layer_inputs(
-    encoder: nn.Module, batches: Sequence[Batch], first_layer: int
+    encoder: nn.Module,
+    batches: Sequence[Batch],
+    first_layer: int,
+    features: Pooling | None = None,
 ) -> list[Batch]:
     """Replace each batch's token ids by the hidden states entering layer ``first_layer``.
 
     The returned batches carry ``hidden_states``, ``attention_mask`` and ``labels`` (if present), ready
-    for ``heads.TopLayersClassifier``. With ``first_layer=0`` they are the embedding outputs.
+    for ``heads.TopLayersClassifier``. With ``first_layer=0`` they are the embedding outputs. With
+    ``features="mean"`` (or ``"cls"``) each batch also carries ``features``: the pooled *final* layer,
+    the frozen-encoder vectors of :func:`embed`, from the same forward pass.
     """
     layers = encoder.encoder.layer
     if not 0 <= first_layer < len(layers):
@@ -331,6 +336,13 @@ def cache_layer_inputs(
         }
         if "labels" in batch:
             item["labels"] = batch["labels"]
+        if features is not None:
+            item["features"] = pool(
+                outputs.last_hidden_state,
+                batch["attention_mask"],
+                features,
+                getattr(encoder, "pooler", None),
+            )
         cached.append(item)
     return cached
 
