@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/a*))
 
-.PHONY: install book test lint format assignments check-assignments clean
+.PHONY: install book test lint format assignments check-assignments clean \
+	autograde feedback export report leaks bench-autograde mutation-report
 
 install:            ## Install everything (Python packages in .venv; WordNet via apt when run as root)
 	bash scripts/install.sh
@@ -28,6 +29,35 @@ assignments:        ## Regenerate the student versions in assignments/ from solu
 
 check-assignments:  ## Fail if assignments/ is out of sync with solutions/
 	$(BIN)/python -m pytest tests/test_release_in_sync.py -q
+
+# Instructors: grade a class (see README, "Instructors"). Example:
+#   make autograde ASSIGNMENT=a1_encoder SUBMISSIONS=~/inbox/a1   (folders <student>/a1_encoder.ipynb)
+ASSIGNMENT  ?= a1_encoder
+SUBMISSIONS ?=
+JOBS        ?= 2
+GRADES      ?= grades.csv
+COURSE      := $(BIN)/python -m ch11lib.course
+
+autograde:          ## Autograde every submission of ASSIGNMENT (SUBMISSIONS=dir, default submitted/) in JOBS processes
+	$(COURSE) autograde $(ASSIGNMENT) $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) --jobs $(JOBS)
+
+feedback:           ## HTML feedback for ASSIGNMENT in feedback/ (fails if hidden tests would leak)
+	$(COURSE) feedback $(ASSIGNMENT)
+
+export:             ## Export all grades to GRADES (default grades.csv)
+	$(COURSE) export $(GRADES)
+
+report:             ## Class report for ASSIGNMENT: reports/ASSIGNMENT/report.md with score plots
+	$(COURSE) report $(ASSIGNMENT)
+
+leaks:              ## Fail if a release or feedback page of ASSIGNMENT shows hidden test source
+	$(COURSE) leaks $(ASSIGNMENT)
+
+bench-autograde:    ## Seconds per submission, plain nbgrader vs the fast path, class-of-100 estimate
+	$(BIN)/python benchmarks/bench_autograde.py
+
+mutation-report:    ## Per assignment and graded function: how many wrong implementations lose points
+	$(BIN)/python benchmarks/mutation_report.py
 
 clean:
 	rm -rf _build .pytest_cache

@@ -31,6 +31,16 @@ c.Execute.iopub_timeout = 60
 # Student cells must not rig the tests (e.g. `torch.allclose = lambda *a, **k: True`, a redefined
 # test helper): ch11lib.autograde.GuardedExecute restores library functions and the locked cells'
 # names before every locked cell (see ch11lib/guard.py). The rest is nbgrader's default pipeline.
+# Deleted locked cells (tests, setup, helpers) are put back from the source before grading, and a
+# cell whose type the student changed gets its type back (OverwriteCells).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "ch11lib.autograde.RestoreLockedCells",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.Autograde.autograde_preprocessors = [
     "ch11lib.autograde.GuardedExecute",
     "nbgrader.preprocessors.IgnorePattern",

@@ -34,7 +34,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from ch11lib import forkkernel
 from ch11lib.guard import bound_names, imported_roots, is_locked, is_test
@@ -144,6 +144,58 @@ class GuardedExecute(Execute):
         if locked and not self._guard_error:
             self._guard_error = self._call("after", sorted(bound_names(cell.source)))
         return cell, resources
+
+
+class RestoreLockedCells(NbGraderPreprocessor):
+    """Put back locked cells the student deleted (setup and helper cells included), in place.
+
+    nbgrader re-adds deleted *graded* cells at best; a deleted helper cell (``check_close``) would
+    let a student define a lenient one of their own. Cells are taken from the course's source
+    notebook (``solutions/<a>/<nb>.ipynb``) and inserted after the nearest earlier cell the
+    submission still has; ``OverwriteCells`` then checks them against the gradebook as usual.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: Any):  # type: ignore[override]
+        info = resources.get("nbgrader", {})
+        source_path = (
+            Path(self.coursedir_root)
+            / "solutions"
+            / str(info.get("assignment"))
+            / f"{info.get('notebook')}.ipynb"
+        )
+        if not source_path.is_file():
+            self.log.warning(
+                "no source notebook %s: deleted locked cells not restored", source_path
+            )
+            return nb, resources
+        source = nbformat.read(source_path, as_version=4)
+
+        def grade_id(cell: NotebookNode) -> str | None:
+            return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+        present = {grade_id(c) for c in nb.cells}
+        previous: str | None = None  # grade_id of the last source cell the submission has
+        for cell in source.cells:
+            gid = grade_id(cell)
+            if gid is None:
+                continue
+            if gid not in present and is_locked(cell):
+                position = 0
+                if previous is not None:
+                    position = 1 + next(
+                        i for i, c in enumerate(nb.cells) if grade_id(c) == previous
+                    )
+                restored = nbformat.from_dict(dict(cell))
+                if restored.cell_type == "code":
+                    restored.outputs, restored.execution_count = [], None
+                nb.cells.insert(position, restored)
+                present.add(gid)
+                self.log.warning("restored deleted locked cell %s", gid)
+            if gid in present:
+                previous = gid
+        return nb, resources
+
+    coursedir_root = "."
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,6 +326,13 @@ def collect(course: Path, assignment: str, submissions: Path | None = None) -> I
             shutil.copytree(notebook.parent, target)
             if notebook.parent == folder and (folder / assignment).is_dir():
                 shutil.rmtree(target / assignment)  # the layout was <student>/<a>.ipynb
+        known = {p.name for p in (course / "solutions" / assignment).glob("*.ipynb")}
+        for extra in sorted(
+            target.glob("*.ipynb")
+        ):  # nbgrader fails on a notebook it does not know
+            if extra.name not in known:  # kept, out of its way (subfolders are not graded)
+                (target / "not_graded").mkdir(exist_ok=True)
+                extra.rename(target / "not_graded" / extra.name)
         if not (target / "timestamp.txt").exists():
             (target / "timestamp.txt").write_text(DEFAULT_TIMESTAMP + "\n", encoding="utf-8")
         if student not in intake.problems:

@@ -108,18 +108,25 @@ def is_test(cell: Any) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
-def install(key: str, roots: list[str], student_names: list[str]) -> None:
+def install(
+    key: str, roots: list[str], student_names: list[str], namespace: dict[str, Any] | None = None
+) -> Any:
     """Install the guard in this (kernel) process as ``sys.modules[key]``; called by the grader.
 
-    ``roots``: top-level modules to watch; ``student_names``: notebook names never restored.
+    ``roots``: top-level modules to watch; ``student_names``: notebook names never restored;
+    ``namespace``: the notebook's globals (default: IPython's user namespace). Returns the guard,
+    an object with ``before()`` and ``after(names)``.
     """
     import builtins
 
-    user_ns = sys.modules["__main__"].__dict__
-    try:  # IPython runs cells in its own user namespace
-        user_ns = get_ipython().user_ns  # type: ignore[name-defined]  # noqa: F821
-    except NameError:
-        pass
+    if namespace is not None:
+        user_ns = namespace
+    else:
+        user_ns = sys.modules["__main__"].__dict__
+        try:  # IPython runs cells in its own user namespace
+            user_ns = get_ipython().user_ns  # type: ignore[name-defined]  # noqa: F821
+        except NameError:
+            pass
     watched = frozenset([*ALWAYS_WATCHED, *roots])
     excluded = frozenset(student_names) | _IPYTHON_NAMES
     # label -> (module or class, {attr: value}, names it had: attributes added to a class are removed)
@@ -201,4 +208,6 @@ def install(key: str, roots: list[str], student_names: list[str]) -> None:
         snapshot_new_modules()
 
     snapshot_new_modules()
-    sys.modules[key] = types.SimpleNamespace(before=before, after=after)  # type: ignore[assignment]
+    guard = types.SimpleNamespace(before=before, after=after)
+    sys.modules[key] = guard  # type: ignore[assignment]
+    return guard

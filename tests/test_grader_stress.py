@@ -1,0 +1,369 @@
+"""The grader under stress: adversarial submissions in one autograde batch per assignment.
+
+For every assignment in ``solutions/`` one class is autograded (``ch11lib.autograde``: sharded
+``nbgrader autograde`` with fork-server kernels and the guard of ``ch11lib.guard``) with the network
+blocked and a short per-cell time limit. The class:
+
+``blank``         the untouched release (0 points);
+``noisy``         right answers, plus a first cell that raises, a cell printing megabytes, and extra
+                  files next to the notebook (a ``torch.py`` and ``ch11lib.py`` that would shadow the
+                  real modules, a data file, a second notebook): full marks;
+``loop``          the first answer loops forever: cut by the time limit, the rest is graded;
+``edited_tests``  wrong answers whose failing tests were edited to ``pass``, deleted, or turned into
+                  Markdown: the tests are restored and still fail;
+``tamper``        wrong answers plus a cell that patches ``torch.allclose``, ``numpy.testing``,
+                  ``math.isclose`` ... and redefines the test helpers as no-ops;
+``tamper_early``  the same patches in a first cell, before any locked cell ran;
+``invalid_json``  a file that is not a notebook: not graded, but the student has a row (0).
+
+"Graded correctly" means: per test, the points the in-process grader gives the student's *answers*
+(its solution cells) run with the untouched source tests (``nbgrader_harness.grade_in_process``, whose
+agreement with nbgrader is checked in ``test_grading_pipeline.py``). Also checked: every student is in
+the export, feedback HTML and releases show no hidden test source (tracebacks included), and no grading
+process opened a connection beyond localhost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader_harness import (
+    REPO_ROOT,
+    Course,
+    GradeReport,
+    assignment_names,
+    grade_in_process,
+    graded_cells,
+    load_notebook,
+    solution_cells,
+    source_md,
+    submission_replacements,
+)
+
+from ch11lib import autograde as ag
+from ch11lib.course import check_leaks
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
+
+CELL_TIMEOUT_S = int(os.environ.get("CH11_STRESS_TIMEOUT", "20"))  # real grading: 120 s
+MB = 1_000_000
+
+# Blocks every connection that does not go to this machine, in every Python process of the run
+# (nbgrader, the fork server, the kernels), and writes each attempt to $CH11_NETLOG.
+SITECUSTOMIZE = """
+import os, socket
+_LOG = os.environ.get("CH11_NETLOG")
+_LOCAL = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "")
+
+def _blocked(what):
+    if _LOG:
+        with open(_LOG, "a") as handle:
+            handle.write(f"{os.getpid()} {what}\\n")
+    return OSError(f"network access blocked during grading tests: {what}")
+
+def _check(address):
+    if isinstance(address, tuple) and str(address[0]) not in _LOCAL:
+        raise _blocked(address)
+
+_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
+def connect(self, address):
+    _check(address)
+    return _connect(self, address)
+def connect_ex(self, address):
+    _check(address)
+    return _connect_ex(self, address)
+_getaddrinfo = socket.getaddrinfo
+def getaddrinfo(host, *args, **kwargs):
+    if host not in _LOCAL and host is not None:
+        raise _blocked(("getaddrinfo", host))
+    return _getaddrinfo(host, *args, **kwargs)
+socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+"""
+
+
+def _tamper_source(helpers: list[str]) -> str:
+    """A student cell that makes every comparison pass and every test helper a no-op."""
+    lines = [
+        "import math",
+        "math.isclose = lambda *args, **kwargs: True",
+        "try:",
+        "    import torch",
+        "    for _name in ('allclose', 'equal'):",
+        "        setattr(torch, _name, lambda *args, **kwargs: True)",
+        "        setattr(torch.Tensor, _name, lambda *args, **kwargs: True)",
+        "    torch.isclose = lambda a, b, *args, **kwargs: torch.ones_like(a, dtype=torch.bool)",
+        "    torch.testing.assert_close = lambda *args, **kwargs: None",
+        "except ImportError:",
+        "    pass",
+        "try:",
+        "    import numpy",
+        "    import numpy.testing",
+        "    numpy.allclose = numpy.array_equal = lambda *args, **kwargs: True",
+        "    for _name in ('assert_allclose', 'assert_array_equal', 'assert_almost_equal'):",
+        "        setattr(numpy.testing, _name, lambda *args, **kwargs: None)",
+        "except ImportError:",
+        "    pass",
+    ]
+    for helper in helpers:
+        lines += [f"def {helper}(*args, **kwargs):", "    return None"]
+    return "\n".join(lines) + "\n"
+
+
+def _locked_helpers(source: nbformat.NotebookNode) -> list[str]:
+    """Functions defined by the locked setup cells (the helpers tests call, e.g. check_close)."""
+    import ast
+
+    names = []
+    for cell in source.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
+            tree = ast.parse(cell.source)
+            names += [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    return names
+
+
+def _wrong_answers(name: str) -> dict[str, str]:
+    """The first wrong implementation of ``tests/mutants/<name>.py`` (empty if there is none)."""
+    path = REPO_ROOT / "tests" / "mutants" / f"{name}.py"
+    if not path.is_file():
+        return {}
+    spec = importlib.util.spec_from_file_location(f"stress_mutants_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(next(iter(module.WRONG.values()), {}))
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _with_answers(
+    notebook: nbformat.NotebookNode, answers: dict[str, str]
+) -> nbformat.NotebookNode:
+    nb = load_notebook(notebook)
+    for cell in nb.cells:
+        if _grade_id(cell) in answers:
+            cell.source = answers[_grade_id(cell)]
+    return nb
+
+
+@dataclass
+class Batch:
+    """One assignment's adversarial class, autograded, with the expected verdicts."""
+
+    course: Course
+    result: ag.AutogradeResult
+    expected: dict[str, GradeReport] = field(default_factory=dict)
+    edited: dict[str, str] = field(default_factory=dict)  # how edited_tests changed which test
+    netlog: Path | None = None
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Batch]:
+    return {}
+
+
+def _build_batch(name: str, root: Path) -> Batch:
+    course = Course.create(root / "course", [name])
+    course.generate(name)
+    source, release = course.source_notebook(name), course.release_notebook(name)
+    right = submission_replacements(source)
+    wrong = {**right, **_wrong_answers(name)}
+    first_answer = solution_cells(source)[0]
+    looping = {**right, first_answer: "while True:\n    pass\n"}
+    # the loop's cell ends in an error and defines nothing, like a cell that raises at once
+    interrupted = {**right, first_answer: "raise RuntimeError('interrupted')"}
+    for module in ag.preload_modules(course.root, name):  # an import is never cut by the limit
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+    def oracle(answers: dict[str, str]) -> GradeReport:
+        return grade_in_process(source_md(name), answers, cell_timeout=CELL_TIMEOUT_S)
+
+    expected = {
+        "blank": oracle(submission_replacements(release)),
+        "noisy": oracle(right),
+        "loop": oracle(interrupted),
+        "edited_tests": oracle(wrong),
+        "tamper": oracle(wrong),
+        "tamper_early": oracle(wrong),
+    }
+    incoming = root / "incoming"
+
+    def hand_in(student: str, nb: nbformat.NotebookNode) -> Path:
+        folder = incoming / student
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{name}.ipynb")
+        return folder
+
+    hand_in("blank", release)
+
+    noisy = _with_answers(release, right)
+    noisy.cells.insert(0, nbformat.v4.new_code_cell("raise RuntimeError('the first cell raises')"))
+    noisy.cells.insert(
+        1, nbformat.v4.new_code_cell(f"print('x' * {3 * MB})\nprint('y\\n' * 200000)")
+    )
+    folder = hand_in("noisy", noisy)
+    (folder / "torch.py").write_text("raise ImportError('a student file shadows torch')\n")
+    (folder / "ch11lib.py").write_text("raise ImportError('a student file shadows ch11lib')\n")
+    (folder / "notes.txt").write_text("my notes\n")
+    nbformat.write(nbformat.v4.new_notebook(), folder / "scratch.ipynb")
+
+    hand_in("loop", _with_answers(release, looping))
+
+    edited = _with_answers(release, wrong)
+    failing = expected["edited_tests"].failed()
+    targets = [*failing, *(g for g in graded_cells(source) if g not in failing)][:3]
+    edits = dict(zip(["edit", "delete", "markdown"], targets, strict=False))
+    batch_edits = {}
+    for how, grade_id in edits.items():
+        cell = next(c for c in edited.cells if _grade_id(c) == grade_id)
+        batch_edits[grade_id] = how
+        if how == "edit":
+            cell.source = "pass"
+        elif how == "delete":
+            edited.cells.remove(cell)
+        else:
+            cell.cell_type = "markdown"
+            for key in ("outputs", "execution_count"):
+                cell.pop(key, None)
+    hand_in("edited_tests", edited)
+
+    tamper_cell = nbformat.v4.new_code_cell(_tamper_source(_locked_helpers(source)))
+    tampered = _with_answers(release, wrong)
+    index = next(i for i, c in enumerate(tampered.cells) if _grade_id(c) == first_answer)
+    tampered.cells.insert(index + 1, tamper_cell)
+    hand_in("tamper", tampered)
+    early = _with_answers(release, wrong)
+    early.cells.insert(0, nbformat.v4.new_code_cell(tamper_cell.source))
+    hand_in("tamper_early", early)
+
+    (incoming / "invalid_json").mkdir()
+    (incoming / "invalid_json" / f"{name}.ipynb").write_text(
+        '{"cells": [ {"oops"', encoding="utf-8"
+    )
+
+    site = root / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE), encoding="utf-8")
+    netlog = root / "network.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+        patch.setenv("CH11_NETLOG", str(netlog))
+        result = ag.autograde(
+            course.root, name, submissions=incoming, jobs=1, timeout=CELL_TIMEOUT_S
+        )
+        course.generate_feedback(name)
+    print(
+        f"{name}: {len(result.graded)} adversarial submissions autograded in "
+        f"{result.seconds:.0f} s ({result.seconds_per_submission:.1f} s each)"
+    )
+    return Batch(course, result, expected, batch_edits, netlog)
+
+
+@pytest.fixture(params=assignment_names())
+def batch(request: pytest.FixtureRequest, batches: dict[str, Batch], tmp_path_factory) -> Batch:
+    name = request.param
+    if name not in batches:
+        batches[name] = _build_batch(name, tmp_path_factory.mktemp(f"stress-{name}"))
+    return batches[name]
+
+
+def _assignment(batch: Batch) -> str:
+    return next(p.name for p in (batch.course.root / "solutions").iterdir())
+
+
+def test_every_submission_is_graded_as_its_answers_deserve(batch: Batch) -> None:
+    name = _assignment(batch)
+    scores = batch.course.scores(name)
+    for student in ("blank", "noisy", "loop", "edited_tests", "tamper"):
+        want = batch.expected[student]
+        got = scores[student]
+        wrong = {g: (got.get(g), c.points) for g, c in want.cells.items() if got.get(g) != c.points}
+        assert not wrong, f"{name}/{student}: (autograded, expected) {wrong}\n{want.summary()}"
+    assert batch.course.totals(name)["noisy"] == 100
+    assert batch.course.totals(name)["blank"] == 0
+    assert batch.expected["tamper"].score < 100, "the wrong answers of the tamper test get 100"
+
+
+def test_tampering_early_gains_nothing(batch: Batch) -> None:
+    name = _assignment(batch)
+    got = batch.course.scores(name)["tamper_early"]
+    want = batch.expected["tamper_early"]
+    gained = {g: (got[g], c.points) for g, c in want.cells.items() if got[g] > c.points}
+    assert not gained, f"{name}: patching before the first locked cell gained points: {gained}"
+    notebook = batch.course.autograded_notebook(name, "tamper_early")
+    enames = {o.get("ename") for c in notebook.cells for o in c.get("outputs", [])}
+    assert "GraderIntegrityError" in enames, "the guard did not notice the patched library"
+
+
+def test_infinite_loop_is_cut(batch: Batch) -> None:
+    name = _assignment(batch)
+    notebook = batch.course.autograded_notebook(name, "loop")
+    first = solution_cells(batch.course.source_notebook(name))[0]
+    cell = next(c for c in notebook.cells if _grade_id(c) == first)
+    enames = [o.get("ename") for o in cell.outputs if o.output_type == "error"]
+    assert enames and enames[0] in ("KeyboardInterrupt", "CellTimeoutError"), enames
+
+
+def test_huge_output_is_truncated_and_extra_files_ignored(batch: Batch) -> None:
+    name = _assignment(batch)
+    folder = batch.course.root / "autograded" / "noisy" / name
+    assert (folder / f"{name}.ipynb").stat().st_size < MB, "megabytes of output were kept"
+    assert not (folder / "torch.py").exists() and not (folder / "ch11lib.py").exists()
+
+
+def test_edited_deleted_and_retyped_tests_are_restored(batch: Batch) -> None:
+    name = _assignment(batch)
+    notebook = batch.course.autograded_notebook(name, "edited_tests")
+    source = {_grade_id(c): c for c in batch.course.source_notebook(name).cells}
+    for grade_id, how in batch.edited.items():
+        cells = [c for c in notebook.cells if _grade_id(c) == grade_id]
+        assert len(cells) == 1, f"{grade_id} ({how}) is not in the autograded notebook once"
+        assert cells[0].cell_type == "code", f"{grade_id} ({how}) was not turned back into code"
+        assert source[grade_id].source.strip() in cells[0].source, (
+            f"{grade_id} ({how}) not restored"
+        )
+
+
+def test_every_student_has_a_row_in_the_export(batch: Batch) -> None:
+    name = _assignment(batch)
+    rows = {r["student_id"]: r for r in batch.course.export_csv() if r["assignment"] == name}
+    students = {"blank", "noisy", "loop", "edited_tests", "tamper", "tamper_early", "invalid_json"}
+    assert set(rows) == students
+    assert float(rows["invalid_json"]["score"]) == 0
+    assert "invalid_json" in batch.result.problems
+    assert sorted(batch.result.graded) == sorted(students - {"invalid_json"})
+
+
+def test_no_hidden_test_source_reaches_students(batch: Batch) -> None:
+    name = _assignment(batch)
+    feedback = sorted((batch.course.root / "feedback").glob(f"*/{name}/*.html"))
+    assert len(feedback) == 6, feedback
+    assert not check_leaks(batch.course.root, name)
+    # and the committed release of the repository
+    assert not check_leaks(REPO_ROOT, name)
+
+
+def test_grading_never_reaches_the_network(batch: Batch, tmp_path: Path) -> None:
+    # the blocker works: a process started like the graders cannot connect out, and is logged
+    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE), encoding="utf-8")
+    canary = tmp_path / "canary.log"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "CH11_NETLOG": str(canary)}
+    code = "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\nexcept OSError:\n    pass"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    assert "192.0.2.1" in canary.read_text()
+    assert batch.netlog is not None
+    attempts = batch.netlog.read_text() if batch.netlog.exists() else ""
+    assert not attempts, f"grading tried to reach the network:\n{attempts[:1000]}"
