@@ -75,10 +75,12 @@ def toc_sources() -> list[Path]:
 
 
 def book_is_current() -> bool:
-    """True when every TOC page has a built HTML page at least as new as its source."""
+    """True when every TOC page has a built HTML page at least as new as its source and as the
+    book's configuration (a change of _config.yml or _toc.yml rewrites every page)."""
+    settings = max((ROOT / name).stat().st_mtime for name in ("_config.yml", "_toc.yml"))
     for source in toc_sources():
         page = HTML / source.relative_to(ROOT).with_suffix(".html")
-        if not page.is_file() or page.stat().st_mtime < source.stat().st_mtime:
+        if not page.is_file() or page.stat().st_mtime < max(source.stat().st_mtime, settings):
             return False
     return True
 
@@ -140,7 +142,6 @@ def driver(tmp_path_factory: pytest.TempPathFactory):
         if os.environ.get("CI"):
             pytest.fail(message)  # CI installs them, so their absence there is a broken install
         pytest.skip(message)
-    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not try to download a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -164,6 +165,7 @@ def driver(tmp_path_factory: pytest.TempPathFactory):
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # With both paths given, selenium never looks for (or downloads) a browser or a driver.
     browser = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     browser.set_page_load_timeout(PAGE_TIMEOUT_S)
     browser.set_script_timeout(PAGE_TIMEOUT_S)
