@@ -212,7 +212,12 @@ def load_dataset(name: str, **kwargs: Any):
 
 
 # Modules that register data sets; imported lazily so `import ch11lib` stays light.
-DATASET_MODULES: list[str] = []
+DATASET_MODULES: list[str] = [
+    "ch11lib.tasks",  # supersense (sequence classification), nli (pair-wise)
+    "ch11lib.ner_data",  # ner (sequence labelling and spans)
+    "ch11lib.multilingual",  # multilingual dialogue corpus
+    "ch11lib.anisotropy",  # simlex999, wordsim353
+]
 
 
 def _import_dataset_modules() -> None:
