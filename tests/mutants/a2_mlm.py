@@ -1,0 +1,474 @@
+"""Wrong and differently-written correct answers for assignment 2 ("Masked language modelling").
+
+Read by tests/test_mutants.py: every WRONG entry must lose points, every CORRECT entry must get 100.
+Each WRONG entry is a mistake students make when they first write BERT's masking and its loss.
+"""
+
+from __future__ import annotations
+
+from textwrap import dedent, indent
+
+
+def _body(*parts: str) -> str:
+    """A function body from code blocks, each dedented on its own (they come from differently
+    indented string literals), then indented by four spaces."""
+    text = "\n".join(dedent(part).strip("\n") for part in parts)
+    return indent(text, "    ") + "\n"
+
+
+def _mask(*parts: str) -> str:
+    signature = "def mask_tokens(input_ids, special_ids, mask_id, vocab_size, generator, mlm_probability=0.15):\n"
+    return signature + _body(*parts)
+
+
+def _loss(*parts: str) -> str:
+    return "def mlm_loss(logits, labels):\n" + _body(*parts)
+
+
+def _words(*parts: str) -> str:
+    return "def word_ids_from_tokens(tokens, special_tokens):\n" + _body(*parts)
+
+
+def _wwm(*parts: str) -> str:
+    signature = (
+        "def whole_word_mask(input_ids, word_ids, special_ids, mask_id, vocab_size, generator, "
+        "mlm_probability=0.15):\n"
+    )
+    return signature + _body(*parts)
+
+
+# The correct corruption step, shared by several mutants that get the *sampling* wrong.
+_CORRUPT = """
+    labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+    choice = torch.rand(input_ids.shape, generator=generator)
+    keep = torch.ones(vocab_size, dtype=torch.bool)
+    keep[list(special_ids)] = False
+    ordinary = torch.nonzero(keep).squeeze(1)
+    random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+    masked_ids = input_ids.clone()
+    masked_ids[sampled & (choice < 0.8)] = mask_id
+    to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+    masked_ids[to_random] = random_ids[to_random]
+    return masked_ids, labels
+"""
+
+_SAMPLE_OK = """
+    special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+    sampled = (torch.rand(input_ids.shape, generator=generator) < mlm_probability) & ~special
+"""
+
+_WORD_SAMPLE_OK = """
+    n_words = int(word_ids.max()) + 1
+    word_sampled = torch.rand((input_ids.shape[0], max(n_words, 1)), generator=generator) < mlm_probability
+    sampled = (word_ids >= 0) & torch.gather(word_sampled, 1, word_ids.clamp(min=0))
+"""
+
+WRONG: dict[str, dict[str, str]] = {
+    # --- mask_tokens ------------------------------------------------------------------------------
+    "mask_wraps_the_course_library": {
+        # an alias imported before grading starts must be switched off too
+        "mask_tokens": "from ch11lib.masking import MaskingVocab\n"
+        "from ch11lib.masking import mask_tokens as _library_mask_tokens\n\n\n"
+        + _mask(
+            """
+            special = torch.tensor(sorted(special_ids))
+            keep = torch.ones(vocab_size, dtype=torch.bool)
+            keep[special] = False
+            vocab = MaskingVocab(mask_id, special, torch.nonzero(keep).squeeze(1), torch.zeros(0, dtype=torch.long))
+            return _library_mask_tokens(input_ids, vocab, generator=generator, mlm_probability=mlm_probability)
+            """
+        )
+    },
+    "mask_samples_special_tokens": {
+        "mask_tokens": _mask(
+            """
+            sampled = torch.rand(input_ids.shape, generator=generator) < mlm_probability
+            """,
+            _CORRUPT,
+        )
+    },
+    "mask_80_10_10_applied_to_all_tokens": {
+        # samples 15% for the labels, but corrupts every token 80/10/10 (or rather 15% of them
+        # independently): unsampled tokens change
+        "mask_tokens": _mask(
+            _SAMPLE_OK,
+            """
+            labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+            choice = torch.rand(input_ids.shape, generator=generator)
+            special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+            masked_ids = input_ids.clone()
+            masked_ids[(choice < 0.15 * 0.8) & ~special] = mask_id
+            rand = torch.randint(5, vocab_size, input_ids.shape, generator=generator)
+            to_random = (choice >= 0.15 * 0.8) & (choice < 0.15 * 0.9) & ~special
+            masked_ids[to_random] = rand[to_random]
+            return masked_ids, labels
+            """,
+        )
+    },
+    "mask_random_tokens_from_whole_vocabulary": {
+        "mask_tokens": _mask(
+            _SAMPLE_OK,
+            """
+            labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+            choice = torch.rand(input_ids.shape, generator=generator)
+            random_ids = torch.randint(vocab_size, input_ids.shape, generator=generator)
+            masked_ids = input_ids.clone()
+            masked_ids[sampled & (choice < 0.8)] = mask_id
+            to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+            masked_ids[to_random] = random_ids[to_random]
+            return masked_ids, labels
+            """,
+        )
+    },
+    "mask_labels_are_corrupted_ids": {
+        "mask_tokens": _mask(
+            _SAMPLE_OK,
+            """
+            choice = torch.rand(input_ids.shape, generator=generator)
+            keep = torch.ones(vocab_size, dtype=torch.bool)
+            keep[list(special_ids)] = False
+            ordinary = torch.nonzero(keep).squeeze(1)
+            random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+            masked_ids = input_ids.clone()
+            masked_ids[sampled & (choice < 0.8)] = mask_id
+            to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+            masked_ids[to_random] = random_ids[to_random]
+            labels = torch.where(sampled, masked_ids, torch.full_like(input_ids, -100))
+            return masked_ids, labels
+            """,
+        )
+    },
+    "mask_labels_only_at_mask_tokens": {
+        # the unchanged and random 10%s get no label: the model is never asked about them
+        "mask_tokens": _mask(
+            _SAMPLE_OK,
+            """
+            choice = torch.rand(input_ids.shape, generator=generator)
+            keep = torch.ones(vocab_size, dtype=torch.bool)
+            keep[list(special_ids)] = False
+            ordinary = torch.nonzero(keep).squeeze(1)
+            random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+            masked_ids = input_ids.clone()
+            to_mask = sampled & (choice < 0.8)
+            masked_ids[to_mask] = mask_id
+            to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+            masked_ids[to_random] = random_ids[to_random]
+            labels = torch.where(to_mask, input_ids, torch.full_like(input_ids, -100))
+            return masked_ids, labels
+            """,
+        )
+    },
+    "mask_labels_everywhere": {
+        "mask_tokens": _mask(
+            _SAMPLE_OK,
+            """
+            choice = torch.rand(input_ids.shape, generator=generator)
+            masked_ids = input_ids.clone()
+            masked_ids[sampled & (choice < 0.8)] = mask_id
+            labels = input_ids.clone()
+            return masked_ids, labels
+            """,
+        )
+    },
+    "mask_modifies_input_in_place": {
+        "mask_tokens": _mask(
+            _SAMPLE_OK,
+            """
+            labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+            choice = torch.rand(input_ids.shape, generator=generator)
+            keep = torch.ones(vocab_size, dtype=torch.bool)
+            keep[list(special_ids)] = False
+            ordinary = torch.nonzero(keep).squeeze(1)
+            random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+            input_ids[sampled & (choice < 0.8)] = mask_id
+            to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+            input_ids[to_random] = random_ids[to_random]
+            return input_ids, labels
+            """,
+        )
+    },
+    "mask_independent_draws_for_random_and_keep": {
+        # 0.8 [MASK]; then a *new* draw < 0.1 for random: random is 0.2 * 0.1 = 2%, keep 18%
+        "mask_tokens": _mask(
+            _SAMPLE_OK,
+            """
+            labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+            keep = torch.ones(vocab_size, dtype=torch.bool)
+            keep[list(special_ids)] = False
+            ordinary = torch.nonzero(keep).squeeze(1)
+            random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+            to_mask = sampled & (torch.rand(input_ids.shape, generator=generator) < 0.8)
+            to_random = sampled & ~to_mask & (torch.rand(input_ids.shape, generator=generator) < 0.1)
+            masked_ids = input_ids.clone()
+            masked_ids[to_mask] = mask_id
+            masked_ids[to_random] = random_ids[to_random]
+            return masked_ids, labels
+            """,
+        )
+    },
+    "mask_ignores_mlm_probability": {
+        "mask_tokens": _mask(
+            """
+            special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+            sampled = (torch.rand(input_ids.shape, generator=generator) < 0.15) & ~special
+            """,
+            _CORRUPT,
+        )
+    },
+    "mask_rate_over_all_positions": {
+        # wrong denominator: 15% of *all* positions (specials and padding included) are sampled,
+        # so fewer than 15% of the maskable tokens are
+        "mask_tokens": _mask(
+            """
+            special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+            n_maskable = (~special).sum()
+            rate = mlm_probability * n_maskable / input_ids.numel()
+            sampled = (torch.rand(input_ids.shape, generator=generator) < rate) & ~special
+            """,
+            _CORRUPT,
+        )
+    },
+    "mask_uses_global_rng": {
+        "mask_tokens": _mask(
+            """
+            special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+            sampled = (torch.rand(input_ids.shape) < mlm_probability) & ~special
+            """,
+            _CORRUPT,
+        )
+    },
+    # --- mlm_loss --------------------------------------------------------------------------------
+    "loss_mean_over_all_positions": {
+        "mlm_loss": _loss(
+            """
+            sampled = labels != -100
+            log_probs = torch.log_softmax(logits, dim=-1)
+            picked = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            return -(picked * sampled).sum() / labels.numel()
+            """
+        )
+    },
+    "loss_mean_of_sequence_means": {
+        "mlm_loss": _loss(
+            """
+            sampled = labels != -100
+            log_probs = torch.log_softmax(logits, dim=-1)
+            picked = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            per_row = -(picked * sampled).sum(dim=1) / sampled.sum(dim=1).clamp(min=1)
+            return per_row.mean()
+            """
+        )
+    },
+    "loss_sum_instead_of_mean": {
+        "mlm_loss": _loss(
+            """
+            sampled = labels != -100
+            log_probs = torch.log_softmax(logits[sampled], dim=-1)
+            return -log_probs.gather(1, labels[sampled].unsqueeze(1)).sum()
+            """
+        )
+    },
+    "loss_probability_not_log": {
+        "mlm_loss": _loss(
+            """
+            sampled = labels != -100
+            probs = torch.softmax(logits[sampled], dim=-1)
+            return 1 - probs.gather(1, labels[sampled].unsqueeze(1)).mean()
+            """
+        )
+    },
+    "loss_includes_unsampled_positions_as_class_zero": {
+        "mlm_loss": _loss(
+            """
+            targets = labels.clamp(min=0)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+            """
+        )
+    },
+    # --- word_ids_from_tokens --------------------------------------------------------------------
+    "words_specials_get_ids": {
+        "word_ids": _words(
+            """
+            word_ids, current = [], -1
+            for token in tokens:
+                if not token.startswith("##"):
+                    current += 1
+                word_ids.append(current)
+            return word_ids
+            """
+        )
+    },
+    "words_continuation_after_special_joins_previous": {
+        "word_ids": _words(
+            """
+            word_ids, current = [], -1
+            for token in tokens:
+                if token in special_tokens:
+                    word_ids.append(-1)
+                    continue
+                if not token.startswith("##"):
+                    current += 1
+                word_ids.append(max(current, 0))
+            return word_ids
+            """
+        )
+    },
+    "words_every_token_its_own_word": {
+        "word_ids": _words(
+            """
+            word_ids, current = [], -1
+            for token in tokens:
+                if token in special_tokens:
+                    word_ids.append(-1)
+                else:
+                    current += 1
+                    word_ids.append(current)
+            return word_ids
+            """
+        )
+    },
+    "words_restart_after_sep": {
+        "word_ids": _words(
+            """
+            word_ids, current = [], -1
+            previous_special = True
+            for token in tokens:
+                if token in special_tokens:
+                    word_ids.append(-1)
+                    if token == "[SEP]":
+                        current = -1
+                    previous_special = True
+                    continue
+                if not token.startswith("##") or previous_special:
+                    current += 1
+                word_ids.append(current)
+                previous_special = False
+            return word_ids
+            """
+        )
+    },
+    # --- whole_word_mask -------------------------------------------------------------------------
+    "wwm_samples_tokens_not_words": {
+        "whole_word_mask": _wwm(
+            """
+            sampled = (torch.rand(input_ids.shape, generator=generator) < mlm_probability) & (word_ids >= 0)
+            """,
+            _CORRUPT,
+        )
+    },
+    "wwm_samples_tokens_then_extends_to_words": {
+        # a long word is sampled more often than a short one: 15% of the tokens, not of the words
+        "whole_word_mask": _wwm(
+            """
+            seed_tokens = (torch.rand(input_ids.shape, generator=generator) < mlm_probability) & (word_ids >= 0)
+            sampled = torch.zeros_like(seed_tokens)
+            for row in range(input_ids.shape[0]):
+                chosen = word_ids[row][seed_tokens[row]].unique()
+                sampled[row] = torch.isin(word_ids[row], chosen) & (word_ids[row] >= 0)
+            """,
+            _CORRUPT,
+        )
+    },
+    "wwm_only_first_piece": {
+        "whole_word_mask": _wwm(
+            _WORD_SAMPLE_OK,
+            """
+            first = torch.ones_like(sampled)
+            first[:, 1:] = word_ids[:, 1:] != word_ids[:, :-1]
+            sampled = sampled & first
+            """,
+            _CORRUPT,
+        )
+    },
+    "wwm_same_words_in_every_row": {
+        # one draw per word index, shared by all rows of the batch
+        "whole_word_mask": _wwm(
+            """
+            n_words = int(word_ids.max()) + 1
+            word_sampled = torch.rand(max(n_words, 1), generator=generator) < mlm_probability
+            sampled = (word_ids >= 0) & word_sampled[word_ids.clamp(min=0)]
+            """,
+            _CORRUPT,
+        )
+    },
+    "wwm_samples_special_positions": {
+        # clamping -1 to word 0 makes [CLS]/[SEP]/[PAD] share the fate of the first word
+        "whole_word_mask": _wwm(
+            """
+            n_words = int(word_ids.max()) + 1
+            word_sampled = torch.rand((input_ids.shape[0], max(n_words, 1)), generator=generator) < mlm_probability
+            sampled = torch.gather(word_sampled, 1, word_ids.clamp(min=0))
+            """,
+            _CORRUPT,
+        )
+    },
+}
+
+CORRECT: dict[str, dict[str, str]] = {
+    "exact_count_per_row_like_bert": {
+        # BERT's create_pretraining_data.py: exactly round(15% of the maskable tokens) per sequence,
+        # and per-position categorical choice with torch.multinomial
+        "mask_tokens": _mask(
+            """
+            special = set(int(i) for i in special_ids)
+            ordinary = torch.tensor([i for i in range(vocab_size) if i not in special])
+            masked_ids = input_ids.clone()
+            labels = torch.full_like(input_ids, -100)
+            for row in range(input_ids.shape[0]):
+                candidates = torch.tensor(
+                    [t for t, i in enumerate(input_ids[row].tolist()) if i not in special], dtype=torch.long
+                )
+                n = round(mlm_probability * len(candidates))
+                chosen = candidates[torch.randperm(len(candidates), generator=generator)[:n]]
+                labels[row, chosen] = input_ids[row, chosen]
+                what = torch.multinomial(torch.tensor([0.8, 0.1, 0.1]), n, replacement=True, generator=generator) if n else torch.zeros(0, dtype=torch.long)
+                masked_ids[row, chosen[what == 0]] = mask_id
+                n_random = int((what == 1).sum())
+                picks = ordinary[torch.randint(len(ordinary), (n_random,), generator=generator)]
+                masked_ids[row, chosen[what == 1]] = picks
+            return masked_ids, labels
+            """
+        ),
+        "mlm_loss": _loss(
+            """
+            return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
+            """
+        ),
+        "word_ids": _words(
+            """
+            result = []
+            for index, token in enumerate(tokens):
+                if token in special_tokens:
+                    result.append(-1)
+                elif token.startswith("##") and index > 0 and result[-1] != -1:
+                    result.append(result[-1])
+                else:
+                    result.append(max([w for w in result if w >= 0], default=-1) + 1)
+            return result
+            """
+        ),
+        # Google's whole-word masking: the word is sampled as a unit, 80/10/10 drawn per piece
+        "whole_word_mask": _wwm(
+            """
+            masked_ids = input_ids.clone()
+            labels = torch.full_like(input_ids, -100)
+            special = set(int(i) for i in special_ids)
+            ordinary = [i for i in range(vocab_size) if i not in special]
+            for row in range(input_ids.shape[0]):
+                row_words = word_ids[row].tolist()
+                words = sorted(set(row_words) - {-1})
+                draws = torch.rand(len(words), generator=generator)
+                chosen = {w for w, u in zip(words, draws.tolist()) if u < mlm_probability}
+                for t, word in enumerate(row_words):
+                    if word in chosen:
+                        labels[row, t] = input_ids[row, t]
+                        u = float(torch.rand((), generator=generator))
+                        if u < 0.8:
+                            masked_ids[row, t] = mask_id
+                        elif u < 0.9:
+                            masked_ids[row, t] = ordinary[int(torch.randint(len(ordinary), (), generator=generator))]
+            return masked_ids, labels
+            """
+        ),
+    },
+}
