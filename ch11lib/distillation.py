@@ -188,17 +188,23 @@ def distill(
     weights: dict[str, float] | None = None,
     seed: int = 0,
     progress: bool = True,
+    targets: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> DistillationHistory:
     """Train ``student`` on labelled ``batches`` with the triple loss against a frozen ``teacher``.
 
     Only the student's parameters with ``requires_grad`` are updated (AdamW, linear decay).
+    ``targets`` (the teacher's logits and final hidden states per batch, see :func:`teacher_targets`)
+    may be given when they were computed more cheaply elsewhere; ``teacher`` is then not run.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if not batches or any("labels" not in batch for batch in batches):
         raise ValueError("distill needs non-empty labelled batches")
     seed_everything(seed)
-    targets = teacher_targets(teacher, batches)
+    if targets is None:
+        targets = teacher_targets(teacher, batches)
+    elif len(targets) != len(batches):
+        raise ValueError(f"{len(targets)} teacher targets for {len(batches)} batches")
     parameters = [p for p in student.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=lr)
     total_steps = epochs * len(batches)

@@ -215,8 +215,10 @@ class TopLayersClassifier(nn.Module):
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor,
         labels: torch.Tensor | None = None,
+        output_hidden_states: bool = False,
         **kwargs: Any,
     ) -> SequenceClassifierOutput:
+        """Logits (and loss with ``labels``); ``output_hidden_states`` returns ``(final_states,)``."""
         from transformers.masking_utils import create_bidirectional_mask
 
         if hidden_states.dim() != 3:
@@ -233,7 +235,11 @@ class TopLayersClassifier(nn.Module):
         if labels is not None:
             _check_labels(labels, hidden_states.shape[0], self.num_labels)
             loss = F.cross_entropy(logits, labels)
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return SequenceClassifierOutput(
+            loss=loss,
+            logits=logits,
+            hidden_states=(hidden_states,) if output_hidden_states else None,
+        )
 
     def merge_into(self, encoder: nn.Module) -> SequenceClassifier:
         """A full :class:`SequenceClassifier`: a copy of ``encoder`` with these top layers and head."""
