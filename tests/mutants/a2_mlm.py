@@ -65,20 +65,6 @@ _WORD_SAMPLE_OK = """
 
 WRONG: dict[str, dict[str, str]] = {
     # --- mask_tokens ------------------------------------------------------------------------------
-    "mask_wraps_the_course_library": {
-        # an alias imported before grading starts must be switched off too
-        "mask_tokens": "from ch11lib.masking import MaskingVocab\n"
-        "from ch11lib.masking import mask_tokens as _library_mask_tokens\n\n\n"
-        + _mask(
-            """
-            special = torch.tensor(sorted(special_ids))
-            keep = torch.ones(vocab_size, dtype=torch.bool)
-            keep[special] = False
-            vocab = MaskingVocab(mask_id, special, torch.nonzero(keep).squeeze(1), torch.zeros(0, dtype=torch.long))
-            return _library_mask_tokens(input_ids, vocab, generator=generator, mlm_probability=mlm_probability)
-            """
-        )
-    },
     "mask_samples_special_tokens": {
         "mask_tokens": _mask(
             """
@@ -226,6 +212,20 @@ WRONG: dict[str, dict[str, str]] = {
             sampled = (torch.rand(input_ids.shape, generator=generator) < rate) & ~special
             """,
             _CORRUPT,
+        )
+    },
+    "mask_wraps_the_course_library": {
+        # an alias imported before grading starts must be switched off too
+        "mask_tokens": "from ch11lib.masking import MaskingVocab\n"
+        "from ch11lib.masking import mask_tokens as _library_mask_tokens\n\n\n"
+        + _mask(
+            """
+            special = torch.tensor(sorted(special_ids))
+            keep = torch.ones(vocab_size, dtype=torch.bool)
+            keep[special] = False
+            vocab = MaskingVocab(mask_id, special, torch.nonzero(keep).squeeze(1), torch.zeros(0, dtype=torch.long))
+            return _library_mask_tokens(input_ids, vocab, generator=generator, mlm_probability=mlm_probability)
+            """
         )
     },
     "mask_uses_global_rng": {
