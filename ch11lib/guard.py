@@ -168,35 +168,46 @@ def install(
                     if isinstance(module, types.ModuleType):
                         take(name, module)
 
-    def before() -> None:
-        """Put back what a watched module or a locked cell's name was; fail if that is impossible."""
-        snapshot_new_modules()
-        for owner, attrs, names in snapshots.values():
+    def restore() -> list[str]:
+        """Put back every watched function and locked name that changed; say which changed."""
+        changed = []
+        for label, (owner, attrs, names) in list(snapshots.items()):
             current = vars(owner)
             for name, value in attrs.items():
-                if current.get(name, before) is not value:
+                if current.get(name, restore) is not value:
                     try:
                         setattr(owner, name, value)
+                        changed.append(f"{label}.{name}")
                     except (AttributeError, TypeError):
                         pass  # read-only (C types): nothing could have changed it either
             if isinstance(owner, type):  # torch.Tensor.allclose = ... shadows the inherited method
                 for name in set(current) - names:
                     try:
                         delattr(owner, name)
+                        changed.append(f"{label}.{name}")
                     except (AttributeError, TypeError):
                         pass
         for name, value in owned.items():
-            if user_ns.get(name, before) is not value:
+            if user_ns.get(name, restore) is not value:
                 user_ns[name] = value
+                changed.append(name)
+        return changed
+
+    def before() -> None:
+        """Before a locked cell: put back what student cells changed; fail if a library was
+        patched before the guard could take its snapshot."""
+        snapshot_new_modules()
+        restore()
         if state["tampered"]:
             raise GraderIntegrityError(state["tampered"])
 
     def after(names: list[str]) -> None:
-        """A locked cell ran: the notebook names its source binds now belong to the locked cells.
+        """After a locked cell: the notebook names its source binds belong to the locked cells.
 
-        Library functions are never re-snapshotted: a locked cell that patches one must undo it
-        (``unittest.mock.patch`` as a context manager does), so a change made during a locked cell
-        by the student's code it called is reverted before the next locked cell.
+        Anything else that changed while the cell ran was changed by student code the cell called
+        (a test calls the student's function): it is put back and reported as an error, so the
+        test that ran against it gets no points. Library functions are never re-snapshotted; a
+        locked cell that patches one must undo it (``unittest.mock.patch`` as a context manager).
         """
         for name in names:
             if name in excluded:
@@ -205,7 +216,12 @@ def install(
                 owned[name] = user_ns[name]
             else:
                 owned.pop(name, None)
+        changed = restore()
         snapshot_new_modules()
+        if changed:
+            raise GraderIntegrityError(
+                "code called by this cell replaced " + ", ".join(sorted(changed)[:5])
+            )
 
     snapshot_new_modules()
     guard = types.SimpleNamespace(before=before, after=after)

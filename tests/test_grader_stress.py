@@ -14,6 +14,7 @@ blocked and a short per-cell time limit. The class:
 ``tamper``        wrong answers plus a cell that patches ``torch.allclose``, ``numpy.testing``,
                   ``math.isclose`` ... and redefines the test helpers as no-ops;
 ``tamper_early``  the same patches in a first cell, before any locked cell ran;
+``tamper_call``   wrong answers wrapped so that calling one (as a test does) applies the patches;
 ``invalid_json``  a file that is not a notebook: not graded, but the student has a row (0).
 
 "Graded correctly" means: per test, the points the in-process grader gives the student's *answers*
@@ -51,7 +52,8 @@ from nbgrader_harness import (
 )
 
 from ch11lib import autograde as ag
-from ch11lib.course import check_leaks
+from ch11lib.course import check_leaks, write_report
+from ch11lib.guard import bound_names
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 
@@ -117,6 +119,28 @@ def _tamper_source(helpers: list[str]) -> str:
     for helper in helpers:
         lines += [f"def {helper}(*args, **kwargs):", "    return None"]
     return "\n".join(lines) + "\n"
+
+
+def _call_time_tamper_source(helpers: list[str], answers: list[str]) -> str:
+    """A student cell wrapping the answers so that *calling* one (as a test does) patches torch and
+    the helpers: the patch happens inside the test cell, after the guard's restore."""
+    patch = textwrap.indent(_tamper_source([]), "        ")
+    helper_lines = "".join(
+        f"        globals()[{h!r}] = lambda *args, **kwargs: None\n" for h in helpers
+    )
+    return (
+        "import functools\n\n\n"
+        "def _sneaky(function):\n"
+        "    @functools.wraps(function)\n"
+        "    def wrapper(*args, **kwargs):\n"
+        "        result = function(*args, **kwargs)\n"
+        f"{patch}{helper_lines}"
+        "        return result\n"
+        "    return wrapper\n\n\n"
+        f"for _name in {sorted(answers)!r}:\n"
+        "    if callable(globals().get(_name)):\n"
+        "        globals()[_name] = _sneaky(globals()[_name])\n"
+    )
 
 
 def _locked_helpers(source: nbformat.NotebookNode) -> list[str]:
@@ -198,6 +222,7 @@ def _build_batch(name: str, root: Path) -> Batch:
         "edited_tests": oracle(wrong),
         "tamper": oracle(wrong),
         "tamper_early": oracle(wrong),
+        "tamper_call": oracle(wrong),
     }
     incoming = root / "incoming"
 
@@ -248,6 +273,14 @@ def _build_batch(name: str, root: Path) -> Batch:
     early = _with_answers(release, wrong)
     early.cells.insert(0, nbformat.v4.new_code_cell(tamper_cell.source))
     hand_in("tamper_early", early)
+    answer_names = sorted(set().union(*(bound_names(right[g]) for g in solution_cells(source))))
+    calling = _with_answers(release, wrong)
+    last = max(i for i, c in enumerate(calling.cells) if _grade_id(c) in right)
+    calling.cells.insert(
+        last + 1,
+        nbformat.v4.new_code_cell(_call_time_tamper_source(_locked_helpers(source), answer_names)),
+    )
+    hand_in("tamper_call", calling)
 
     (incoming / "invalid_json").mkdir()
     (incoming / "invalid_json" / f"{name}.ipynb").write_text(
@@ -308,6 +341,17 @@ def test_tampering_early_gains_nothing(batch: Batch) -> None:
     assert "GraderIntegrityError" in enames, "the guard did not notice the patched library"
 
 
+def test_patching_from_inside_a_test_gains_nothing(batch: Batch) -> None:
+    name = _assignment(batch)
+    got = batch.course.scores(name)["tamper_call"]
+    want = batch.expected["tamper_call"]
+    gained = {g: (got[g], c.points) for g, c in want.cells.items() if got[g] > c.points}
+    assert not gained, f"{name}: answers that patch torch when called gained points: {gained}"
+    notebook = batch.course.autograded_notebook(name, "tamper_call")
+    enames = {o.get("ename") for c in notebook.cells for o in c.get("outputs", [])}
+    assert "GraderIntegrityError" in enames, "nobody noticed the patch made during a test"
+
+
 def test_infinite_loop_is_cut(batch: Batch) -> None:
     name = _assignment(batch)
     notebook = batch.course.autograded_notebook(name, "loop")
@@ -340,7 +384,10 @@ def test_edited_deleted_and_retyped_tests_are_restored(batch: Batch) -> None:
 def test_every_student_has_a_row_in_the_export(batch: Batch) -> None:
     name = _assignment(batch)
     rows = {r["student_id"]: r for r in batch.course.export_csv() if r["assignment"] == name}
-    students = {"blank", "noisy", "loop", "edited_tests", "tamper", "tamper_early", "invalid_json"}
+    students = {
+        *("blank", "noisy", "loop", "edited_tests", "invalid_json"),
+        *("tamper", "tamper_early", "tamper_call"),
+    }
     assert set(rows) == students
     assert float(rows["invalid_json"]["score"]) == 0
     assert "invalid_json" in batch.result.problems
@@ -350,7 +397,7 @@ def test_every_student_has_a_row_in_the_export(batch: Batch) -> None:
 def test_no_hidden_test_source_reaches_students(batch: Batch) -> None:
     name = _assignment(batch)
     feedback = sorted((batch.course.root / "feedback").glob(f"*/{name}/*.html"))
-    assert len(feedback) == 6, feedback
+    assert len(feedback) == 7, feedback
     assert not check_leaks(batch.course.root, name)
     # and the committed release of the repository
     assert not check_leaks(REPO_ROOT, name)
@@ -367,3 +414,17 @@ def test_grading_never_reaches_the_network(batch: Batch, tmp_path: Path) -> None
     assert batch.netlog is not None
     attempts = batch.netlog.read_text() if batch.netlog.exists() else ""
     assert not attempts, f"grading tried to reach the network:\n{attempts[:1000]}"
+
+
+def test_class_report_reads_the_gradebook(batch: Batch) -> None:
+    name = _assignment(batch)
+    report = write_report(batch.course.root, name)
+    text = report.read_text(encoding="utf-8")
+    for png in ("totals.png", "per_test.png"):
+        assert (report.parent / png).stat().st_size > 1000 and f"({png})" in text
+    scores = batch.course.scores(name)
+    tops = batch.expected["noisy"].cells
+    lost = {g: sum(s[g] < tops[g].max_points for s in scores.values()) for g in tops}
+    worst = min(lost, key=lambda g: (-lost[g], g))  # the report's first row
+    assert f"`{worst}`" in text.split("## Tests students fail most")[1].split("\n")[4]
+    assert f"{len(scores)} autograded submissions" in text

@@ -89,3 +89,24 @@ def test_static_analysis_of_cells() -> None:
     assert {"F", "testing", "x", "y", "z", "f", "C", "i"} <= bound_names(source)
     assert imported_roots(source) == {"torch", "numpy"}
     assert bound_names("%timeit x") == set() and imported_roots("!ls") == set()
+
+
+def test_a_patch_made_while_a_locked_cell_ran_is_reported_and_undone(guard_key: str) -> None:
+    allclose = torch.allclose
+
+    def check_close(a, b):
+        assert torch.allclose(a, b)
+
+    namespace = {"check_close": check_close}
+    guard = install(guard_key, ["torch"], [], namespace=namespace)
+    guard.after(["check_close"])
+    guard.before()
+    try:
+        torch.allclose = _lenient  # the student's function, called by the test, patches torch
+        namespace["check_close"] = _lenient
+        with pytest.raises(GraderIntegrityError, match="torch.allclose"):
+            guard.after(["expected"])  # the test cell itself bound only `expected`
+        assert torch.allclose is allclose and namespace["check_close"] is check_close
+        guard.after(["expected"])  # nothing changed since: no complaint
+    finally:
+        torch.allclose = allclose
