@@ -35,6 +35,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer
 
 from ch11lib import forkkernel
 from ch11lib.guard import GraderIntegrityError, bound_names, imported_roots, is_locked, is_test
@@ -204,6 +205,31 @@ class RestoreLockedCells(NbGraderPreprocessor):
         return nb, resources
 
     coursedir_root = "."
+
+
+class LimitOutputSize(NbGraderPreprocessor):
+    """Cut every text output to ``max_chars`` characters (head and tail kept).
+
+    nbgrader's ``LimitOutput`` counts lines, so ``print("x" * 10**7)`` (one line) would keep
+    megabytes in the autograded notebook, the feedback page and the gradebook's HTML.
+    """
+
+    max_chars = Integer(20_000, help="maximum characters of one text output").tag(config=True)
+
+    def _cut(self, text: str) -> str:
+        if len(text) <= self.max_chars:
+            return text
+        half = self.max_chars // 2
+        return f"{text[:half]}\n... output truncated ({len(text)} characters) ...\n{text[-half:]}"
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):  # type: ignore[override]
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = self._cut(str(output.get("text", "")))
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    output["data"][mime] = self._cut(value)
+        return cell, resources
 
 
 # --------------------------------------------------------------------------------------------------
@@ -512,32 +538,26 @@ def autograde(
         with fork_server(course, assignment) if fork and students else _no_server() as extra:
             if extra:
                 args.append(f"--Execute.kernel_name={forkkernel.KERNEL_NAME}")
+            logs = course / ".autograde-logs" / assignment  # follow with `tail -f`
+            logs.mkdir(parents=True, exist_ok=True)
             processes = []  # (shard folder, its students, nbgrader process)
-            for index, shard_students in enumerate(shards):
-                shard = work / f"shard-{index}"
-                _shard_course(course, shard, assignment, shard_students)
-                processes.append(
-                    (
-                        shard,
-                        shard_students,
-                        subprocess.Popen(
+            try:
+                for index, shard_students in enumerate(shards):
+                    shard = work / f"shard-{index}"
+                    _shard_course(course, shard, assignment, shard_students)
+                    with (logs / f"{shard.name}.log").open("w", encoding="utf-8") as log:
+                        process = subprocess.Popen(
                             [str(Path(sys.executable).parent / "nbgrader"), *args],
                             cwd=shard,
                             env=nbgrader_env(extra),
-                            stdout=subprocess.PIPE,
+                            stdout=log,
                             stderr=subprocess.STDOUT,
-                            text=True,
-                        ),
-                    )
-                )
-            logs = course / ".autograde-logs" / assignment
-            logs.mkdir(parents=True, exist_ok=True)
-            try:
+                        )
+                    processes.append((shard, shard_students, process))
                 for shard, _, process in processes:
-                    log, _ = process.communicate()
-                    (logs / f"{shard.name}.log").write_text(log, encoding="utf-8")
-                    if process.returncode != 0:
-                        errors = [line.strip() for line in log.splitlines() if "ERROR" in line]
+                    if process.wait() != 0:
+                        text = (logs / f"{shard.name}.log").read_text(encoding="utf-8")
+                        errors = [line.strip() for line in text.splitlines() if "ERROR" in line]
                         problems[shard.name] = (errors or ["nbgrader failed"])[0][:300]
             finally:
                 for _, _, process in processes:

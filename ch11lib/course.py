@@ -37,7 +37,8 @@ _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", flags
 
 
 def hidden_test_lines(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
-    """Code lines of the hidden tests that a student must never see (not also visible ones).
+    """Code lines of the hidden tests that a student must never see (not also visible ones, nor
+    lines of the reference solution, which a student may write too).
 
     Only lines long enough to be unmistakable (> 25 characters) and not comments or strings (an
     assertion's message is meant to reach the student).
@@ -49,6 +50,13 @@ def hidden_test_lines(source: nbformat.NotebookNode, release: nbformat.NotebookN
         for line in block.splitlines()
     }
     lines -= {line.strip() for cell in release.cells for line in cell.source.splitlines()}
+    # a student who writes the reference solution shows its lines, which hidden references may share
+    lines -= {
+        line.strip()
+        for cell in source.cells
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+        for line in cell.source.splitlines()
+    }
     return sorted(line for line in lines if len(line) > 25 and not line.startswith(("#", '"', "'")))
 
 

@@ -336,9 +336,12 @@ def test_tampering_early_gains_nothing(batch: Batch) -> None:
     want = batch.expected["tamper_early"]
     gained = {g: (got[g], c.points) for g, c in want.cells.items() if got[g] > c.points}
     assert not gained, f"{name}: patching before the first locked cell gained points: {gained}"
+    # With the fork server the guard's snapshot predates the student's first cell, so the patch
+    # is simply undone; without it (a plain kernel) the guard flags it and the tests fail.
     notebook = batch.course.autograded_notebook(name, "tamper_early")
     enames = {o.get("ename") for c in notebook.cells for o in c.get("outputs", [])}
-    assert "GraderIntegrityError" in enames, "the guard did not notice the patched library"
+    undone = all(got[g] == c.points for g, c in want.cells.items())
+    assert undone or "GraderIntegrityError" in enames, "the patched library went unnoticed"
 
 
 def test_patching_from_inside_a_test_gains_nothing(batch: Batch) -> None:
