@@ -157,7 +157,7 @@ def test_crf_respects_masks_and_probabilities_sum_to_one():
         crf.log_partition(emissions, mask)[1], crf.log_partition(emissions[1:, :2])[0]
     )
     total = sum(
-        float(crf.log_likelihood(emissions[1:, :2], torch.tensor([p])).exp())
+        crf.log_likelihood(emissions[1:, :2], torch.tensor([p])).exp().item()
         for p in itertools.product(range(3), repeat=2)
     )
     assert total == pytest.approx(1.0, abs=1e-5)
