@@ -236,7 +236,7 @@ def model_card(model, log: dict, args: argparse.Namespace, final: bool) -> str:
     status = "final" if final else f"INTERMEDIATE (step {log['step']} of {args.steps})"
     return f"""# course-bert: a small BERT pretrained from scratch for the course ({status})
 
-A `BertForPreTraining` model (MLM + NSP heads) trained on two CPU cores by
+A `BertForPreTraining` model (MLM + NSP heads) trained on a CPU ({args.threads} thread(s)) by
 `scripts/pretrain_course_bert.py`, with the course's own masking (`ch11lib.masking`) and next sentence
 prediction (`ch11lib.nsp`) code. Load it with
 `resources.load_model("course-bert", BertForPreTraining)`; `pipeline("fill-mask", model=path)` works.
@@ -268,7 +268,7 @@ Held-out split: {log["corpus"]["heldout_documents"]:,} documents chosen by a has
 - the vocabulary projection is computed only at masked positions
 {schedule_note}- dropout 0 during this short run (the exported config sets BERT's usual 0.1 for fine-tuning)
 - {tokens:,} tokens processed ({words_seen_ratio:.1f} passes over the training split) in
-  {log["train_seconds"] / 60:.1f} minutes ({hours:.2f} h) on {args.threads} CPU threads:
+  {log["train_seconds"] / 60:.1f} minutes ({hours:.2f} h) on {args.threads} CPU thread(s):
   {tokens / max(1e-9, log["train_seconds"]):,.0f} tokens/s
 
 ## Held-out evaluation (step {last.get("step", "-")})
@@ -287,7 +287,7 @@ Held-out split: {log["corpus"]["heldout_documents"]:,} documents chosen by a has
 | layers / hidden / heads | 12 / 768 / 12 | {args.layers} / {args.hidden} / {args.heads} |
 | vocabulary | 30,522 | {log["tokenizer"]["vocab_size"]:,} |
 | passes over the data | about 40 | {words_seen_ratio:.1f} |
-| compute | 4 Cloud TPUs (16 chips) for 4 days | {args.threads} CPU threads for {hours:.1f} hours |
+| compute | 4 Cloud TPUs (16 chips) for 4 days | {args.threads} CPU thread(s) for {hours:.1f} hours |
 
 This model is a teaching instrument: it shows what pretraining does at a scale you can rerun. It knows
 far less English than BERT-base; do not use it for anything else.
