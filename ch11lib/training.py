@@ -62,8 +62,14 @@ def make_batches(
     max_length: int = 128,
     shuffle: bool = False,
     seed: int = 0,
+    bucket_by_length: bool = False,
 ) -> list[Batch]:
-    """Tokenized, padded batches (each padded to its own longest sequence) with ``labels`` if given."""
+    """Tokenized, padded batches (each padded to its own longest sequence) with ``labels`` if given.
+
+    ``bucket_by_length`` groups texts of similar length into the same batch, so little compute is
+    spent on padding (the batch *order* is still shuffled by :func:`train`); the examples then no longer
+    come out in their original order.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if len(texts) == 0:
@@ -73,6 +79,13 @@ def make_batches(
     order = np.arange(len(texts))
     if shuffle:
         order = np.random.default_rng(seed).permutation(len(texts))
+    if bucket_by_length:
+        pairs = text_pairs if text_pairs is not None else [None] * len(texts)
+        lengths = [
+            len(tokenizer(texts[i], pairs[i], truncation=True, max_length=max_length)["input_ids"])
+            for i in order
+        ]
+        order = order[np.argsort(lengths, kind="stable")]
     batches = []
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]

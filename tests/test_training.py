@@ -68,6 +68,19 @@ def test_training_reduces_loss_and_is_deterministic(tokenizer) -> None:
     assert runs[0] == runs[1]  # same seed, same numbers
 
 
+def test_bucketing_keeps_every_example_and_cuts_padding(tokenizer) -> None:
+    texts = ["a"] * 8 + ["a much longer sentence with many more words in it"] * 8
+    labels = list(range(16))
+    plain = make_batches(tokenizer, texts, labels, batch_size=4, shuffle=True, seed=1)
+    bucketed = make_batches(
+        tokenizer, texts, labels, batch_size=4, shuffle=True, seed=1, bucket_by_length=True
+    )
+    assert sorted(torch.cat([b["labels"] for b in bucketed]).tolist()) == labels
+    padded = sum(b["input_ids"].numel() for b in bucketed)
+    assert padded < sum(b["input_ids"].numel() for b in plain)
+    assert padded == sum(int(b["attention_mask"].sum()) for b in bucketed)
+
+
 def test_freeze_trains_only_the_head(tokenizer) -> None:
     texts, labels = _toy_data(32)
     batches = make_batches(tokenizer, texts, labels, batch_size=16)
