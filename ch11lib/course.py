@@ -36,27 +36,19 @@ from ch11lib.guard import is_test
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", flags=re.S)
 
 
-def hidden_test_lines(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
-    """Code lines of the hidden tests that a student must never see (not also visible ones, nor
-    lines of the reference solution, which a student may write too).
+def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
+    """Code lines of the hidden tests that a student must never see.
 
-    Only lines long enough to be unmistakable (> 25 characters) and not comments or strings (an
-    assertion's message is meant to reach the student).
+    Lines that also occur outside the hidden blocks (visible tests, setup) or in the reference
+    solution (a student may write the same line) are left out, and so are short lines (25
+    characters or fewer), comments and strings: an assertion's message is meant to reach students.
     """
-    lines = {
-        line.strip()
-        for cell in source.cells
-        for block in _HIDDEN.findall(cell.source)
-        for line in block.splitlines()
-    }
-    lines -= {line.strip() for cell in release.cells for line in cell.source.splitlines()}
-    # a student who writes the reference solution shows its lines, which hidden references may share
-    lines -= {
-        line.strip()
-        for cell in source.cells
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
-        for line in cell.source.splitlines()
-    }
+    hidden, elsewhere = set(), set()
+    for cell in source.cells:
+        blocks = _HIDDEN.findall(cell.source)
+        hidden |= {line.strip() for block in blocks for line in block.splitlines()}
+        elsewhere |= {line.strip() for line in _HIDDEN.sub("", cell.source).splitlines()}
+    lines = hidden - elsewhere
     return sorted(line for line in lines if len(line) > 25 and not line.startswith(("#", '"', "'")))
 
 
@@ -71,19 +63,23 @@ def leaks(text: str, hidden: list[str]) -> list[str]:
 
 
 def check_leaks(course: Path, assignment: str) -> dict[str, list[str]]:
-    """``{file: leaked hidden lines}`` over the release and every feedback page of the assignment."""
+    """``{file: leaked hidden lines}`` over the release (if there is one in ``assignments/``) and
+    every feedback page of the assignment."""
     course = Path(course)
     source = nbformat.read(course / "solutions" / assignment / f"{assignment}.ipynb", 4)
-    release_path = course / "assignments" / assignment / f"{assignment}.ipynb"
-    release = nbformat.read(release_path, 4)
-    hidden = hidden_test_lines(source, release)
+    hidden = hidden_test_lines(source)
     found = {}
-    release_text = release_path.read_text(encoding="utf-8")
-    if "BEGIN HIDDEN TESTS" in release_text or leaks(json_unescape(release_text), hidden):
-        found[str(release_path)] = leaks(json_unescape(release_text), hidden) or ["marker"]
+    release_path = course / "assignments" / assignment / f"{assignment}.ipynb"
+    if release_path.is_file():
+        release_text = json_unescape(release_path.read_text(encoding="utf-8"))
+        leaked = leaks(release_text, hidden)
+        if leaked or "BEGIN HIDDEN TESTS" in release_text:
+            found[str(release_path)] = leaked or ["BEGIN HIDDEN TESTS"]
     for page in sorted((course / "feedback").glob(f"*/{assignment}/*.html")):
         text = html_text(page.read_text(encoding="utf-8"))
-        leaked = leaks(text, hidden) + (["marker"] if "BEGIN HIDDEN TESTS" in text else [])
+        leaked = leaks(text, hidden) + (
+            ["BEGIN HIDDEN TESTS"] if "BEGIN HIDDEN TESTS" in text else []
+        )
         if leaked:
             found[str(page)] = leaked
     return found
@@ -236,7 +232,11 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ch11lib.course", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m ch11lib.course",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--course", type=Path, default=Path("."), help="course directory")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("autograde", help="autograde every submission of an assignment")

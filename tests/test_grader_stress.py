@@ -52,7 +52,7 @@ from nbgrader_harness import (
 )
 
 from ch11lib import autograde as ag
-from ch11lib.course import check_leaks, write_report
+from ch11lib.course import check_leaks, hidden_test_lines, html_text, leaks, write_report
 from ch11lib.guard import bound_names
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
@@ -401,6 +401,10 @@ def test_no_hidden_test_source_reaches_students(batch: Batch) -> None:
     name = _assignment(batch)
     feedback = sorted((batch.course.root / "feedback").glob(f"*/{name}/*.html"))
     assert len(feedback) == 7, feedback
+    hidden = hidden_test_lines(batch.course.source_notebook(name))
+    assert hidden, "no hidden test lines found: the leak check would be vacuous"
+    page = html_text(feedback[0].read_text(encoding="utf-8"))
+    assert not leaks(page, hidden) and leaks(page + "\n" + hidden[0], hidden)  # it can fail
     assert not check_leaks(batch.course.root, name)
     # and the committed release of the repository
     assert not check_leaks(REPO_ROOT, name)
