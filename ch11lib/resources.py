@@ -206,7 +206,9 @@ def load_dataset(name: str, **kwargs: Any):
     spec = DATASETS[name]
     if get_source() == "hub":
         if spec.hub is None:
-            raise MissingResourceError(f"data set {name!r} has no hub version; use CH11_SOURCE=embedded")
+            raise MissingResourceError(
+                f"data set {name!r} has no hub version; use CH11_SOURCE=embedded"
+            )
         return spec.hub(**kwargs)
     return spec.embedded(**kwargs)
 
