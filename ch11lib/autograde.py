@@ -445,7 +445,11 @@ def fork_server(course: Path, assignment: str) -> Iterator[dict[str, str]]:
             yield {forkkernel.SERVER_ENV: socket_path, "JUPYTER_PATH": tmp}
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def _shard_course(course: Path, shard: Path, assignment: str, students: list[str]) -> None:

@@ -80,17 +80,28 @@ def _receive_line(conn: socket.socket) -> bytes:
     return data
 
 
+def preload(names: list[str]) -> None:
+    """Import each dotted name as a module, or else as an attribute of its parent (``from
+    transformers import BertModel`` loads lazily on attribute access). Failures are ignored: the
+    notebook's own import will show the error."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001
+            parent, _, attribute = name.rpartition(".")
+            try:
+                getattr(importlib.import_module(parent), attribute)
+            except Exception:  # noqa: BLE001,S110
+                pass
+
+
 def serve(socket_path: str, modules: list[str]) -> None:
     """Import ``modules`` (failures are ignored: the kernel will report them), then serve forks.
 
     Single-threaded on purpose (``select``): forking a multi-threaded process is unsafe.
     """
     sys.path[0] = ""  # as in a kernel, not this file's folder
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001,S110  (the notebook's own import will show the error)
-            pass
+    preload(modules)
     import ipykernel.kernelapp  # noqa: F401  (the child needs it; importing it here is the point)
 
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -179,8 +190,12 @@ def launch(argv: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "serve":
-        serve(argv[1], argv[2:])
-        return 0
+        try:
+            serve(argv[1], argv[2:])
+        finally:
+            # an imported library may have started non-daemon threads: do not wait for them
+            sys.stdout.flush()
+            os._exit(0)
     return launch(argv)
 
 
