@@ -39,17 +39,22 @@ _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", flags
 def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
     """Code lines of the hidden tests that a student must never see.
 
-    Lines that also occur outside the hidden blocks (visible tests, setup) or in the reference
-    solution (a student may write the same line) are left out, and so are short lines (25
-    characters or fewer), comments and strings: an assertion's message is meant to reach students.
+    Lines that also occur, whole or as part of a line, outside the hidden blocks (visible tests,
+    setup, the reference solution, which a student may write too) are left out, and so are short
+    lines (25 characters or fewer), comments and strings: an assertion's message is meant to reach
+    students.
     """
     hidden, elsewhere = set(), set()
     for cell in source.cells:
         blocks = _HIDDEN.findall(cell.source)
         hidden |= {line.strip() for block in blocks for line in block.splitlines()}
         elsewhere |= {line.strip() for line in _HIDDEN.sub("", cell.source).splitlines()}
-    lines = hidden - elsewhere
-    return sorted(line for line in lines if len(line) > 25 and not line.startswith(("#", '"', "'")))
+    candidates = [
+        h for h in hidden - elsewhere if len(h) > 25 and not h.startswith(("#", '"', "'"))
+    ]
+    # matching is by substring (tracebacks prefix lines with "---> 12"), so a hidden line that is
+    # part of a visible one ("... for t, e in zip(a, b)]") would be a false alarm
+    return sorted(h for h in candidates if not any(h in line for line in elsewhere))
 
 
 def html_text(page: str) -> str:
