@@ -110,3 +110,27 @@ def test_a_patch_made_while_a_locked_cell_ran_is_reported_and_undone(guard_key: 
         guard.after(["expected"])  # nothing changed since: no complaint
     finally:
         torch.allclose = allclose
+
+
+def test_a_library_wrapping_its_own_function_is_not_tampering(guard_key: str) -> None:
+    import functools
+
+    seed = torch.manual_seed
+
+    @functools.wraps(seed)
+    def library_wrapper(*args, **kwargs):  # as torch._dynamo does to torch.manual_seed
+        return seed(*args, **kwargs)
+
+    guard = install(guard_key, ["torch"], [], namespace={})
+    try:
+        torch.manual_seed = library_wrapper
+        guard.after([])  # no complaint, and the wrapper stays
+        assert torch.manual_seed is library_wrapper
+        _lenient.__wrapped__ = seed  # a notebook-made "wrapper" is still tampering
+        torch.manual_seed = _lenient
+        with pytest.raises(GraderIntegrityError, match="manual_seed"):
+            guard.after([])
+        assert torch.manual_seed is library_wrapper
+    finally:
+        torch.manual_seed = seed
+        del _lenient.__wrapped__
