@@ -11,7 +11,7 @@ install:            ## Install everything (Python packages in .venv; WordNet via
 	bash scripts/install.sh
 
 book:               ## Build the book into _build/html (offline, warnings are errors)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going
 
 test: lint          ## Lint, then run every test (library, graders, book build)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -141,7 +141,14 @@ def _model_spec(name: str) -> ModelSpec:
 
 
 def _local_only() -> dict[str, Any]:
-    return {"local_files_only": True} if get_source() == "embedded" else {}
+    if get_source() != "embedded":
+        return {}
+    # Loading a local model needs no progress bar; in a notebook it would render as a widget on
+    # every page that loads a model. Downloads from the hub keep theirs.
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    return {"local_files_only": True}
 
 
 def load_tokenizer(name: str = "encoder"):
@@ -204,6 +211,10 @@ def load_dataset(name: str, **kwargs: Any):
     if name not in DATASETS:
         raise KeyError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS)) or 'none'}")
     spec = DATASETS[name]
+    if get_source() == "embedded":
+        import datasets
+
+        datasets.disable_progress_bars()  # building local data is quick; widgets would clutter pages
     if get_source() == "hub":
         if spec.hub is None:
             raise MissingResourceError(
