@@ -33,7 +33,7 @@ def built_book() -> Path:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
         [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, env=env, timeout=1500,
+        capture_output=True, text=True, env=env, timeout=3600,
     )  # fmt: skip
     log = result.stdout[-6000:] + result.stderr[-6000:]
     assert result.returncode == 0, f"jupyter-book build failed:\n{log}"
