@@ -81,7 +81,9 @@ def test_mutants_cover_every_solution_cell(assignment: str) -> None:
 def test_reference_solutions_get_full_marks() -> None:
     for assignment in sorted(MODULES):
         report = grade_in_process(source_md(assignment))
-        assert report.max_score == 100, f"{assignment}: points add up to {report.max_score}, not 100"
+        assert report.max_score == 100, (
+            f"{assignment}: points add up to {report.max_score}, not 100"
+        )
         assert report.score == report.max_score, f"{assignment}:\n{report.summary()}"
 
 
