@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """_build/html from the same command as `make book`, run once per test session.
+
+    The first build of a session executes every page (cold in CI); later ones reuse the cache.
+    """
+    env = dict(os.environ, CH11_SOURCE="embedded", HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, env=env, timeout=3600,
+    )  # fmt: skip
+    log = result.stdout[-6000:] + result.stderr[-6000:]
+    assert result.returncode == 0, f"jupyter-book build failed:\n{log}"
+    return ROOT / "_build" / "html"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -6,17 +6,13 @@ second run only re-executes pages that changed.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
 
 
 def toc_files() -> list[str]:
@@ -25,19 +21,6 @@ def toc_files() -> list[str]:
     for part in toc.get("parts", []):
         files += [chapter["file"] for chapter in part.get("chapters", [])]
     return files
-
-
-@pytest.fixture(scope="module")
-def built_book() -> Path:
-    env = dict(os.environ, CH11_SOURCE="embedded", HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, env=env, timeout=3600,
-    )  # fmt: skip
-    log = result.stdout[-6000:] + result.stderr[-6000:]
-    assert result.returncode == 0, f"jupyter-book build failed:\n{log}"
-    return HTML
 
 
 @pytest.mark.xdist_group("book")

@@ -23,8 +23,6 @@ import http.server
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -36,7 +34,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 INSTALL_HINT = (
@@ -74,30 +71,10 @@ def toc_sources() -> list[Path]:
     return sources
 
 
-def book_is_current() -> bool:
-    """True when every TOC page has a built HTML page at least as new as its source and as the
-    book's configuration (a change of _config.yml or _toc.yml rewrites every page)."""
-    settings = max((ROOT / name).stat().st_mtime for name in ("_config.yml", "_toc.yml"))
-    for source in toc_sources():
-        page = HTML / source.relative_to(ROOT).with_suffix(".html")
-        if not page.is_file() or page.stat().st_mtime < max(source.stat().st_mtime, settings):
-            return False
-    return True
-
-
 @pytest.fixture(scope="module")
-def book() -> Path:
-    """_build/html, built by tests/test_book.py earlier in the session, or here if it is missing."""
-    if not book_is_current():
-        env = dict(os.environ, CH11_SOURCE="embedded", HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
-        jupyter_book = Path(sys.executable).with_name("jupyter-book")
-        result = subprocess.run(
-            [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-            capture_output=True, text=True, env=env, timeout=1500,
-        )  # fmt: skip
-        log = result.stdout[-6000:] + result.stderr[-6000:]
-        assert result.returncode == 0, f"jupyter-book build failed:\n{log}"
-    return HTML
+def book(built_book: Path) -> Path:
+    """_build/html, built once per session by the shared fixture in tests/conftest.py."""
+    return built_book
 
 
 def browser_missing() -> str | None:
