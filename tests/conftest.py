@@ -29,6 +29,21 @@ def built_book() -> Path:
     return ROOT / "_build" / "html"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The book and each grading batch are built once per worker; if xdist stops honouring
+    # `xdist_group` (it did under pytest 9), they are silently built on both workers at once, and
+    # two builds of the book race in one _build/. Refuse to run instead.
+    if not getattr(config.option, "loadgroup", False):
+        return
+    lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup is not grouping tests (e.g. {lost[0]}): check the pytest and "
+            "pytest-xdist versions pinned in pyproject.toml"
+        )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.config.stash[_EXIT_STATUS] = int(exitstatus)
 

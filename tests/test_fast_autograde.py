@@ -16,7 +16,7 @@ from nbgrader_harness import REPO_ROOT, Course, assignment_names, submission_rep
 
 from ch11lib import autograde as ag
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
+pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "a1_encoder" if "a1_encoder" in assignment_names() else assignment_names()[0]
 

@@ -55,7 +55,7 @@ from ch11lib import autograde as ag
 from ch11lib.course import check_leaks, hidden_test_lines, html_text, leaks, write_report
 from ch11lib.guard import bound_names
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-stress")]
 
 # per-cell limit of the stress run (at least; real grading: 120 s), so the looping student is cut soon
 CELL_TIMEOUT_S = int(os.environ.get("CH11_STRESS_TIMEOUT", "20"))

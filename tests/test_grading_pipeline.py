@@ -33,7 +33,7 @@ from nbgrader_harness import (
     submission_replacements,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-pipeline")]
 
 PIPELINE = "a1_encoder"  # the assignment whose edge cases are exercised here
 # Per-cell limit for this run (nbgrader_config.py sets 120 s for real grading). It must leave room for
