@@ -5,20 +5,35 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import netblock
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@dataclass(frozen=True)
+class BookBuild:
+    """The built book and the log of the network attempts made while building it."""
+
+    html: Path
+    netlog: Path
+
+
 @pytest.fixture(scope="session")
-def built_book() -> Path:
+def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     """_build/html from the same command as `make book`, run once per test session.
 
     The first build of a session executes every page (cold in CI); later ones reuse the cache.
+    Every Python process of the build (jupyter-book and the kernels it starts) runs with the network
+    blocked (``netblock``), and logs any attempt to ``netlog``.
     """
+    netlog = tmp_path_factory.mktemp("book-network") / "network.log"
     env = dict(os.environ, CH11_SOURCE="embedded", HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
+    env.update(netblock.blocker_env(netlog.parent / "site", netlog))
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
         [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
@@ -26,7 +41,50 @@ def built_book() -> Path:
     )  # fmt: skip
     log = result.stdout[-6000:] + result.stderr[-6000:]
     assert result.returncode == 0, f"jupyter-book build failed:\n{log}"
-    return ROOT / "_build" / "html"
+    return BookBuild(ROOT / "_build" / "html", netlog)
+
+
+@pytest.fixture(scope="session")
+def built_book(book_build: BookBuild) -> Path:
+    """_build/html, built by `book_build`."""
+    return book_build.html
+
+
+# Network attempts made in this test process (the patched socket functions append to it).
+_ATTEMPTS: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_network_in_this_process() -> Iterator[None]:
+    # Connections beyond localhost raise OSError in the test processes themselves; localhost stays
+    # open (the browser test's server, Jupyter's ZeroMQ ports, chromedriver).
+    undo = netblock.block(_ATTEMPTS.append)
+    yield
+    undo()
+
+
+def _fail_on_network(phase: str) -> Generator[None, object, object]:
+    start = len(_ATTEMPTS)
+    result = yield
+    tried = _ATTEMPTS[start:]
+    if tried:
+        pytest.fail(f"the test tried to reach the network during {phase}: {tried[:5]}")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _fail_on_network("setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _fail_on_network("the test"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _fail_on_network("teardown"))
 
 
 @pytest.hookimpl(trylast=True)

@@ -1,7 +1,8 @@
 """The whole book builds offline with warnings as errors, and no executed cell shows an error.
 
-This runs the same command as `make book`. Executed pages are cached in _build/.jupyter_cache, so a
-second run only re-executes pages that changed.
+This runs the same command as `make book`, with the network blocked in every Python process of the
+build (``netblock``). Executed pages are cached in _build/.jupyter_cache, so a second run only
+re-executes pages that changed (a cold build, as in CI, runs every page's kernel offline).
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import netblock
 import pytest
 import yaml
+from conftest import BookBuild
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,3 +51,14 @@ def test_figures_are_produced_by_executed_code(built_book: Path):
     )
     chapters = [name for name in toc_files() if name.startswith("chapters/")]
     assert len(images) >= len(chapters), "every chapter should contribute at least one figure"
+
+
+@pytest.mark.xdist_group("book")
+def test_the_build_never_reaches_the_network(book_build: BookBuild, tmp_path: Path):
+    netblock.assert_blocker_works(tmp_path)  # a process started like the build cannot connect out
+    guarded = netblock.guarded_processes(book_build.netlog)
+    assert any("jupyter-book" in command for command in guarded), (
+        f"the book was not built with the network blocker (guarded processes: {guarded})"
+    )
+    attempts = netblock.read_log(book_build.netlog)
+    assert not attempts, f"building the book tried to reach the network:\n{attempts[:2000]}"

@@ -30,13 +30,12 @@ import importlib
 import importlib.util
 import math
 import os
-import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import netblock
 import pytest
 from nbgrader_harness import (
     REPO_ROOT,
@@ -60,38 +59,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-stress")]
 # per-cell limit of the stress run (at least; real grading: 120 s), so the looping student is cut soon
 CELL_TIMEOUT_S = int(os.environ.get("CH11_STRESS_TIMEOUT", "20"))
 MB = 1_000_000
-
-# Blocks every connection that does not go to this machine, in every Python process of the run
-# (nbgrader, the fork server, the kernels), and writes each attempt to $CH11_NETLOG.
-SITECUSTOMIZE = """
-import os, socket
-_LOG = os.environ.get("CH11_NETLOG")
-_LOCAL = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "")
-
-def _blocked(what):
-    if _LOG:
-        with open(_LOG, "a") as handle:
-            handle.write(f"{os.getpid()} {what}\\n")
-    return OSError(f"network access blocked during grading tests: {what}")
-
-def _check(address):
-    if isinstance(address, tuple) and str(address[0]) not in _LOCAL:
-        raise _blocked(address)
-
-_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
-def connect(self, address):
-    _check(address)
-    return _connect(self, address)
-def connect_ex(self, address):
-    _check(address)
-    return _connect_ex(self, address)
-_getaddrinfo = socket.getaddrinfo
-def getaddrinfo(host, *args, **kwargs):
-    if host not in _LOCAL and host is not None:
-        raise _blocked(("getaddrinfo", host))
-    return _getaddrinfo(host, *args, **kwargs)
-socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
-"""
 
 
 def _tamper_source(helpers: list[str]) -> str:
@@ -289,13 +256,11 @@ def _build_batch(name: str, root: Path) -> Batch:
         '{"cells": [ {"oops"', encoding="utf-8"
     )
 
-    site = root / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE), encoding="utf-8")
+    # every Python process of the run (nbgrader, the fork server, the kernels) blocks the network
     netlog = root / "network.log"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-        patch.setenv("CH11_NETLOG", str(netlog))
+        for variable, value in netblock.blocker_env(root / "site", netlog).items():
+            patch.setenv(variable, value)
         result = ag.autograde(course.root, name, submissions=incoming, jobs=1, timeout=timeout)
         course.generate_feedback(name)
     print(
@@ -412,14 +377,12 @@ def test_no_hidden_test_source_reaches_students(batch: Batch) -> None:
 
 def test_grading_never_reaches_the_network(batch: Batch, tmp_path: Path) -> None:
     # the blocker works: a process started like the graders cannot connect out, and is logged
-    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE), encoding="utf-8")
-    canary = tmp_path / "canary.log"
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "CH11_NETLOG": str(canary)}
-    code = "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\nexcept OSError:\n    pass"
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
-    assert "192.0.2.1" in canary.read_text()
+    netblock.assert_blocker_works(tmp_path)
     assert batch.netlog is not None
-    attempts = batch.netlog.read_text() if batch.netlog.exists() else ""
+    assert any("nbgrader" in p for p in netblock.guarded_processes(batch.netlog)), (
+        "the grading processes did not run with the network blocker"
+    )
+    attempts = netblock.read_log(batch.netlog)
     assert not attempts, f"grading tried to reach the network:\n{attempts[:1000]}"
 
 
