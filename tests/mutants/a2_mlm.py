@@ -472,3 +472,68 @@ CORRECT: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+CORRECT["vectorised_bernoulli_like_transformers"] = {
+    # transformers' DataCollatorForLanguageModeling: Bernoulli draws for the sampling, then 80% of the
+    # sampled [MASK], half of the rest random; the loss as logsumexp minus the gold logit
+    "mask_tokens": _mask(
+        """
+        special = torch.zeros(vocab_size, dtype=torch.bool)
+        special[torch.as_tensor(list(special_ids), dtype=torch.long)] = True
+        maskable = ~special[input_ids]
+        probability = torch.full(input_ids.shape, float(mlm_probability))
+        sampled = torch.bernoulli(probability, generator=generator).bool() & maskable
+        labels = input_ids.masked_fill(~sampled, -100)
+        to_mask = torch.bernoulli(torch.full(input_ids.shape, 0.8), generator=generator).bool() & sampled
+        half = torch.bernoulli(torch.full(input_ids.shape, 0.5), generator=generator).bool()
+        to_random = half & sampled & ~to_mask
+        ordinary = (~special).nonzero().flatten()
+        random_words = ordinary[torch.randint(ordinary.numel(), input_ids.shape, generator=generator)]
+        masked_ids = input_ids.masked_fill(to_mask, mask_id)
+        masked_ids = torch.where(to_random, random_words.to(input_ids.dtype), masked_ids)
+        return masked_ids, labels
+        """
+    ),
+    "mlm_loss": _loss(
+        """
+        flat_logits = logits.flatten(0, -2)
+        flat_labels = labels.flatten()
+        keep = flat_labels.ne(-100)
+        picked = flat_logits[keep]
+        gold = picked[torch.arange(picked.shape[0]), flat_labels[keep]]
+        return (torch.logsumexp(picked, dim=-1) - gold).sum() / keep.sum()
+        """
+    ),
+    # a word starts at a piece without "##", or at any piece right after a special token
+    "word_ids": _words(
+        """
+        import itertools
+
+        starts = [
+            token not in special_tokens
+            and (not token.startswith("##") or i == 0 or tokens[i - 1] in special_tokens)
+            for i, token in enumerate(tokens)
+        ]
+        counts = itertools.accumulate(int(s) for s in starts)
+        return [-1 if token in special_tokens else c - 1 for token, c in zip(tokens, counts)]
+        """
+    ),
+    # one draw per (row, word) through torch.unique, then 80/10/10 per piece
+    "whole_word_mask": _wwm(
+        """
+        width = max(int(word_ids.max()) + 1, 1) if word_ids.numel() else 1
+        keys = torch.arange(input_ids.shape[0]).unsqueeze(1) * width + word_ids.clamp(min=0)
+        unique_keys, inverse = torch.unique(keys, return_inverse=True)
+        word_draws = torch.rand(unique_keys.shape[0], generator=generator)
+        sampled = (word_ids >= 0) & (word_draws[inverse] < mlm_probability)
+        labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+        u = torch.rand(input_ids.shape, generator=generator)
+        special = set(int(i) for i in special_ids)
+        allowed = torch.tensor([i for i in range(vocab_size) if i not in special])
+        random_ids = allowed[torch.randint(len(allowed), input_ids.shape, generator=generator)]
+        masked_ids = torch.where(sampled & (u < 0.8), torch.full_like(input_ids, mask_id), input_ids)
+        masked_ids = torch.where(sampled & (u >= 0.8) & (u < 0.9), random_ids, masked_ids)
+        return masked_ids, labels
+        """
+    ),
+}

@@ -549,3 +549,102 @@ CORRECT: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+CORRECT["second_alternative_solutions"] = {
+    # the other document by rejection (redraw while it is the current one): uniform as well
+    "nsp_examples": _nsp(
+        """
+        examples = []
+        for index, document in enumerate(documents):
+            for first, following in zip(document[:-1], document[1:]):
+                if rng.random() < 0.5:
+                    examples.append((first, following, IS_NEXT))
+                    continue
+                other = index
+                while other == index:
+                    other = rng.randrange(len(documents))
+                examples.append((first, rng.choice(documents[other]), NOT_NEXT))
+        return examples
+        """
+    ),
+    # count down the kept lengths (ties cut A), then slice once
+    "encode_pair": _encode(
+        """
+        n_a, n_b = len(first_ids), len(second_ids)
+        while n_a + n_b > max_length - 3:
+            if n_a >= n_b:
+                n_a -= 1
+            else:
+                n_b -= 1
+        ids = [cls_id, *first_ids[:n_a], sep_id, *second_ids[:n_b], sep_id]
+        return ids, [0 if k <= n_a + 1 else 1 for k in range(len(ids))]
+        """
+    ),
+    "span_lengths": _lengths(
+        """
+        if not 0 < p <= 1:
+            raise ValueError(f"p must be in (0, 1], got {p}")
+        if max_length < 1:
+            raise ValueError(f"max_length must be at least 1, got {max_length}")
+        geometric = torch.distributions.Geometric(probs=torch.tensor(float(p), dtype=torch.float64))
+        pmf = geometric.log_prob(torch.arange(max_length, dtype=torch.float64)).exp()
+        return pmf / pmf.sum()
+        """
+    ),
+    # candidate starts from maximal runs of free words that touch each other
+    "sample_spans": _spans(
+        """
+        starts, ends = [], []
+        for t, w in enumerate(word_ids):
+            if w < 0:
+                continue
+            if starts and t > 0 and word_ids[t - 1] == w:
+                ends[-1] = t
+            else:
+                starts.append(t)
+                ends.append(t)
+        n = sum(e - s + 1 for s, e in zip(starts, ends))
+        if n == 0 or mask_ratio <= 0:
+            return []
+        budget = max(round(mask_ratio * n), 1)
+        probabilities = span_length_probabilities(p, max_length)
+        free = [True] * len(starts)
+        spans, covered = [], 0
+        while covered < budget:
+            length = int(torch.multinomial(probabilities, 1, generator=generator)[0]) + 1
+            candidates, k = [], 0
+            while k < len(starts):
+                if not free[k]:
+                    k += 1
+                    continue
+                last = k
+                while last + 1 < len(starts) and free[last + 1] and starts[last + 1] == ends[last] + 1:
+                    last += 1
+                candidates.extend(range(k, last - length + 2))
+                k = last + 1
+            if not candidates:
+                continue
+            k = candidates[int(torch.randint(len(candidates), (1,), generator=generator)[0])]
+            free[k : k + length] = [False] * length
+            spans.append((starts[k], ends[k + length - 1]))
+            covered += ends[k + length - 1] - starts[k] + 1
+        return spans
+        """
+    ),
+    # vectorised with repeat_interleave and index_select
+    "sbo_inputs": _sbo(
+        """
+        if len(spans) == 0:
+            empty = torch.zeros(0, dtype=torch.long)
+            return hidden.new_zeros(0, 2 * hidden.shape[-1]), empty, empty.clone()
+        s = torch.tensor([int(a) for a, _ in spans])
+        e = torch.tensor([int(b) for _, b in spans])
+        widths = e - s + 1
+        first = torch.repeat_interleave(s, widths)
+        last = torch.repeat_interleave(e, widths)
+        offsets = torch.arange(int(widths.sum())) - torch.repeat_interleave(widths.cumsum(0) - widths, widths)
+        boundaries = torch.cat([hidden.index_select(0, first - 1), hidden.index_select(0, last + 1)], dim=1)
+        return boundaries, offsets + 1, first + offsets
+        """
+    ),
+}

@@ -312,3 +312,70 @@ def standardize(vectors, mean, sd):
 """,
     },
 }
+
+CORRECT["plain_python_torch_and_sklearn"] = {
+    "sampling_probabilities": """
+def sampling_probabilities(counts, alpha):
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+    counts = [float(c) for c in counts]
+    if not counts or min(counts) < 0 or sum(counts) == 0:
+        raise ValueError("counts must be non-negative and not all zero")
+    total = sum(counts)
+    powered = [(c / total) ** alpha for c in counts]
+    norm = sum(powered)
+    return np.array([x / norm for x in powered])
+""",
+    # the fast tokenizer's char_to_token instead of the offsets
+    "word_embedding": """
+def word_embedding(model, tokenizer, sentence, start, end, layers=(-1,)):
+    encoding = tokenizer(sentence, return_tensors="pt")
+    tokens = sorted({encoding.char_to_token(0, c) for c in range(start, end)} - {None})
+    with torch.no_grad():
+        states = model(**encoding, output_hidden_states=True).hidden_states
+    averaged = torch.stack([states[layer][0] for layer in layers]).mean(dim=0)
+    return averaged[tokens].mean(dim=0)
+""",
+    "wsd_functions": """
+def sense_embeddings(vectors, senses):
+    vectors = np.asarray(vectors, dtype=float)
+    names = list(dict.fromkeys(senses))
+    position = {name: k for k, name in enumerate(names)}
+    index = np.array([position[s] for s in senses])
+    sums = np.zeros((len(names), vectors.shape[1]))
+    np.add.at(sums, index, vectors)
+    counts = np.bincount(index, minlength=len(names))
+    return {name: sums[k] / counts[k] for k, name in enumerate(names)}
+
+
+def disambiguate(target, candidates, sense_vectors):
+    usable = [c for c in candidates if c in sense_vectors]
+    if not usable:
+        raise ValueError("no candidate sense has an embedding")
+    t = torch.as_tensor(np.asarray(target, dtype=float))
+    m = torch.stack([torch.as_tensor(np.asarray(sense_vectors[c], dtype=float)) for c in usable])
+    cosines = torch.nn.functional.cosine_similarity(m, t.unsqueeze(0), dim=1)
+    return usable[int(cosines.argmax())]
+""",
+    "average_random_cosine": """
+def average_random_cosine(vectors, pairs):
+    v = np.asarray(vectors, dtype=float)
+    index = np.asarray(pairs)
+    a, b = v[index[:, 0]], v[index[:, 1]]
+    dots = np.einsum("ij,ij->i", a, b)
+    norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
+    return float(np.sum(dots / norms) / len(index))
+""",
+    "zscore_functions": """
+from sklearn.preprocessing import StandardScaler
+
+
+def fit_standardizer(sample):
+    scaler = StandardScaler().fit(np.asarray(sample, dtype=float))
+    return scaler.mean_, scaler.scale_
+
+
+def standardize(vectors, mean, sd):
+    return (np.asarray(vectors, dtype=float) - mean) * (1.0 / sd)
+""",
+}

@@ -378,3 +378,81 @@ CORRECT: dict[str, dict[str, str]] = {
         """),
     },
 }
+
+CORRECT["addmm_manual_softmax_memoised_viterbi"] = {
+    "cls_logits": _cls_logits("return torch.addmm(b_C, last_hidden_state.select(1, 0), W_C)"),
+    "cls_loss": _cls_loss("""
+        shifted = logits - logits.max(dim=-1, keepdim=True).values
+        log_probs = shifted - shifted.exp().sum(dim=-1, keepdim=True).log()
+        return -log_probs.gather(1, labels.view(-1, 1)).squeeze(1).mean()
+    """),
+    # pairs (previous, current) instead of a running variable
+    "align_labels": _align("""
+        labels = []
+        for previous, current in zip([None, *word_ids[:-1]], word_ids):
+            if current is None:
+                labels.append(-100)
+            elif current != previous:
+                labels.append(word_labels[current])
+            elif not label_all_subwords:
+                labels.append(-100)
+            else:
+                label = word_labels[current]
+                labels.append(b_to_i[label] if b_to_i and label in b_to_i else label)
+        return labels
+    """),
+    # a (words x subwords) membership matrix: first piece by argmax, average by a matrix product
+    "word_predictions": _words("""
+        probs = torch.softmax(subword_logits, dim=-1)
+        pieces = [(i, w) for i, w in enumerate(word_ids) if w is not None]
+        n_words = max(w for _, w in pieces) + 1
+        membership = torch.zeros(n_words, len(word_ids), dtype=probs.dtype)
+        for i, w in pieces:
+            membership[w, i] = 1.0
+        if strategy == "first":
+            return probs[membership.argmax(dim=1)].argmax(dim=-1).tolist()
+        averaged = (membership @ probs) / membership.sum(dim=1, keepdim=True)
+        return averaged.argmax(dim=-1).tolist()
+    """),
+    # top-down: the best continuation from (position, tag), memoised
+    "viterbi": _viterbi("""
+        from functools import lru_cache
+
+        n, k = emissions.shape
+        E, T = emissions.tolist(), transitions.tolist()
+        S, END = start.tolist(), end.tolist()
+
+        @lru_cache(maxsize=None)
+        def best_from(i, tag):
+            if i == n - 1:
+                return END[tag], ()
+            options = []
+            for following in range(k):
+                score, rest = best_from(i + 1, following)
+                options.append((T[tag][following] + E[i + 1][following] + score, (following, *rest)))
+            return max(options, key=lambda option: option[0])
+
+        totals = []
+        for tag in range(k):
+            score, rest = best_from(0, tag)
+            totals.append((S[tag] + E[0][tag] + score, [tag, *rest]))
+        score, path = max(totals, key=lambda total: total[0])
+        return path, score
+    """),
+    "enumerate_spans": _spans("""
+        import itertools
+
+        pairs = itertools.combinations_with_replacement(range(n_tokens), 2)
+        return [(s, e) for s, e in pairs if e - s < max_width]
+    """),
+    # an averaging matrix over the tokens inside each span
+    "span_representation": _span_repr("""
+        positions = torch.arange(hidden.shape[0])
+        starts = torch.tensor([s for s, _ in spans])
+        ends = torch.tensor([e for _, e in spans])
+        inside = (positions[None, :] >= starts[:, None]) & (positions[None, :] <= ends[:, None])
+        weights = inside.to(hidden.dtype)
+        weights = weights / weights.sum(dim=1, keepdim=True)
+        return torch.cat([hidden.index_select(0, starts), hidden.index_select(0, ends), weights @ hidden], dim=-1)
+    """),
+}
