@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,13 +54,11 @@ def built_book(book_build: BookBuild) -> Path:
 _ATTEMPTS: list[str] = []
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_network_in_this_process() -> Iterator[None]:
-    # Connections beyond localhost raise OSError in the test processes themselves; localhost stays
-    # open (the browser test's server, Jupyter's ZeroMQ ports, chromedriver).
-    undo = netblock.block(_ATTEMPTS.append)
-    yield
-    undo()
+def pytest_configure(config: pytest.Config) -> None:
+    # From collection on, connections beyond localhost raise OSError in the test processes
+    # themselves, and the test during which one was tried fails (below); localhost stays open (the
+    # browser test's server, chromedriver; Jupyter's ZeroMQ does not use Python sockets anyway).
+    netblock.block(_ATTEMPTS.append)
 
 
 def _fail_on_network(phase: str) -> Generator[None, object, object]:
