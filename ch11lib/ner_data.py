@@ -12,7 +12,8 @@ belongs to Reuters; spaCy's English models on PyPI are only old mirrors), so the
   -> LOC; ``noun.group`` -> ORG; anything else (events, works, artefacts such as the Taj Mahal) -> MISC.
   Because WordNet has few organisation *instances*, the capitalised lemma names of ordinary
   ``noun.group`` synsets below ``organization.n.01`` (e.g. *Federal Bureau of Investigation*) are added
-  as ORG. A name with several types takes its most frequent type (ties: PER, LOC, ORG, MISC).
+  as ORG. A name with several types takes its most frequent type; on a tie, the type of its first WordNet
+  sense (WordNet lists the most common sense first: *France* is the country before Anatole France).
 * **Tagging**: longest match first, case-sensitive, left to right; a one-word name that starts a
   sentence and is also an ordinary lower-case WordNet word (*Fall*, *Creation*) is not matched.
 
@@ -44,9 +45,9 @@ from ch11lib.errors import MissingResourceError
 NER_LABELS: tuple[str, ...] = (
     "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC",
 )  # fmt: skip
-ENTITY_TYPES: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")  # tie-break order as well
+ENTITY_TYPES: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")  # last tie-break, after sense order
 ASSET_PATH = resources.ASSETS_DIR / "ner_wordnet_silver.jsonl.gz"
-CONLL2003_HUB_ID = "eriktks/conll2003"
+CONLL2003_HUB_ID = resources.HUB_DATASET_IDS["ner"][0]
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 _LEXNAME_TYPE = {
@@ -121,10 +122,23 @@ def tag_with_gazetteer(
     return tags
 
 
-def resolve_types(votes: Mapping[tuple[str, ...], Counter]) -> dict[tuple[str, ...], str]:
-    """One type per name: the most frequent; ties broken in the order PER, LOC, ORG, MISC."""
+def resolve_types(
+    votes: Mapping[tuple[str, ...], Counter],
+    first_sense: Mapping[tuple[str, ...], str] | None = None,
+) -> dict[tuple[str, ...], str]:
+    """One type per name: the most frequent.
+
+    Ties go to ``first_sense[name]`` (the type of the name's first WordNet sense, the most common
+    one) when it is among the tied types, then to the order PER, LOC, ORG, MISC.
+    """
+    first_sense = first_sense or {}
+
+    def rank(name: tuple[str, ...], counts: Counter, entity_type: str) -> tuple[int, int, int]:
+        not_first = 0 if first_sense.get(name) == entity_type else 1
+        return (-counts[entity_type], not_first, ENTITY_TYPES.index(entity_type))
+
     return {
-        name: min(counts, key=lambda t: (-counts[t], ENTITY_TYPES.index(t)))
+        name: min(counts, key=lambda t, n=name, c=counts: rank(n, c, t))
         for name, counts in votes.items()
     }
 
@@ -147,24 +161,31 @@ def split_of(group: str, validation_share: int = 1, test_share: int = 1) -> str:
 def build_gazetteer(wordnet: Any) -> dict[tuple[str, ...], str]:
     """Names -> entity type from WordNet instance nouns (and organisation names), see module doc."""
     votes: dict[tuple[str, ...], Counter] = {}
+    best_sense: dict[tuple[str, ...], tuple[int, str]] = {}  # name -> (sense rank, its type)
 
-    def vote(lemma_name: str, entity_type: str) -> None:
+    def vote(lemma_name: str, entity_type: str, synset: Any) -> None:
         words = lemma_to_words(lemma_name)
         if is_capitalised_name(words):
             votes.setdefault(words, Counter())[entity_type] += 1
+            senses = [s.name() for s in wordnet.synsets(lemma_name, pos="n")]
+            sense_rank = senses.index(synset.name()) if synset.name() in senses else len(senses)
+            best_sense[words] = min(best_sense.get(words, (sense_rank, entity_type)),
+                                    (sense_rank, entity_type))  # fmt: skip
 
     organization = wordnet.synset("organization.n.01")
     for synset in wordnet.all_synsets("n"):
         if synset.instance_hypernyms():
             entity_type = _LEXNAME_TYPE.get(synset.lexname(), "MISC")
             for lemma_name in synset.lemma_names():
-                vote(lemma_name, entity_type)
+                vote(lemma_name, entity_type, synset)
         elif synset.lexname() == "noun.group":
             names = [n for n in synset.lemma_names() if all(w[:1].isupper() for w in n.split("_"))]
             if names and organization in synset.closure(lambda s: s.hypernyms()):
                 for lemma_name in names:
-                    vote(lemma_name, "ORG")
-    return resolve_types(votes)
+                    vote(lemma_name, "ORG", synset)
+    return resolve_types(
+        votes, {name: entity_type for name, (_, entity_type) in best_sense.items()}
+    )
 
 
 def build_silver_ner(

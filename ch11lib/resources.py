@@ -198,6 +198,15 @@ class DatasetSpec:
 
 DATASETS: dict[str, DatasetSpec] = {}
 
+# The real data set behind each task for users who are online (CH11_SOURCE=hub): Hugging Face hub id
+# and configuration. This table is the only place they are named; the modules that adapt each one
+# to the course's schema (ch11lib.tasks, ch11lib.ner_data) read it from here.
+HUB_DATASET_IDS: dict[str, tuple[str, str | None]] = {
+    "supersense": ("nyu-mll/glue", "sst2"),  # sequence classification: SST-2 sentiment
+    "nli": ("nyu-mll/multi_nli", None),  # pair-wise classification: MultiNLI
+    "ner": ("eriktks/conll2003", None),  # sequence labelling and spans: CoNLL-2003
+}
+
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     """Make a data set loadable by name (modules register theirs when imported)."""

@@ -104,8 +104,8 @@ CONCRETE_NOUN_FILES = frozenset(
     "noun.substance".split()
 )
 SST2_LABELS: tuple[str, ...] = ("negative", "positive")
-SST2_HUB = ("nyu-mll/glue", "sst2")
-MULTINLI_HUB = ("nyu-mll/multi_nli", None)
+SST2_HUB = resources.HUB_DATASET_IDS["supersense"]
+MULTINLI_HUB = resources.HUB_DATASET_IDS["nli"]
 
 # Contexts that reverse (or block) the upward inference from a word to its hypernym: negation anywhere
 # in the sentence, a universal quantifier shortly before the word ("every dog" -/-> "every animal").

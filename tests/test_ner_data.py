@@ -47,6 +47,12 @@ def test_tokenize_and_types():
     )
     votes = {("Washington",): Counter({"LOC": 2, "PER": 2}), ("Nile",): Counter({"LOC": 1})}
     assert ner_data.resolve_types(votes) == {("Washington",): "PER", ("Nile",): "LOC"}
+    # a tie goes to the type of the first (most common) WordNet sense: France the country
+    france = {("France",): Counter({"PER": 1, "LOC": 1})}
+    assert ner_data.resolve_types(france, {("France",): "LOC"}) == {("France",): "LOC"}
+    assert ner_data.resolve_types(france, {("France",): "MISC"}) == {("France",): "PER"}
+    more_votes = {("France",): Counter({"PER": 2, "LOC": 1})}
+    assert ner_data.resolve_types(more_votes, {("France",): "LOC"}) == {("France",): "PER"}
     assert ner_data.split_of("paris.n.01") == ner_data.split_of("paris.n.01")
     shares = Counter(ner_data.split_of(f"s{i}") for i in range(2000))
     assert 150 < shares["test"] < 250 and 150 < shares["validation"] < 250
