@@ -14,7 +14,7 @@ book:               ## Build the book into _build/html (offline, warnings are er
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going
 
 test: lint          ## Lint, then run every test (library, graders, book build)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=15
 
 lint:
 	$(BIN)/ruff check .
