@@ -29,12 +29,20 @@ SHOWN_MIME_TYPES = ("text/plain", "text/markdown", "text/html")
 
 
 def shown_text(notebook: nbformat.NotebookNode) -> list[tuple[int, str, str]]:
-    """Every text output of the notebook's code cells: (cell index, kind, text), in order."""
-    shown = []
+    """Every text output of the notebook's code cells, as a page shows it: (cell index, kind, text).
+
+    A cell's stdout is one text, where its first print appeared: how a kernel splits a stream into
+    outputs depends on timing, and the book merges them (``nb_merge_streams`` in _config.yml).
+    """
+    shown: list[tuple[int, str, str]] = []
     for index, cell in enumerate(notebook.cells):
+        stdout = None
         for output in cell.get("outputs", []):
             if output.output_type == "stream" and output.name == "stdout":
-                shown.append((index, "stdout", output.text))
+                if stdout is None:
+                    stdout = len(shown)
+                    shown.append((index, "stdout", ""))
+                shown[stdout] = (index, "stdout", shown[stdout][2] + output.text)
             elif output.output_type in ("execute_result", "display_data"):
                 for mime in SHOWN_MIME_TYPES:
                     if mime in output.data:
