@@ -33,6 +33,9 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     """
     netlog = tmp_path_factory.mktemp("book-network") / "network.log"
     env = dict(os.environ, CH11_SOURCE="embedded", HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
+    # A test that ran earlier in this worker may have chosen a non-interactive matplotlib backend
+    # through the environment; kernels would inherit it and draw no inline figures.
+    env.pop("MPLBACKEND", None)
     env.update(netblock.blocker_env(netlog.parent / "site", netlog))
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(

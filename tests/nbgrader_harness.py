@@ -304,6 +304,21 @@ def _partial_points(value: Any, max_points: float) -> float:
     return float(get_partial_grade({"data": {"text/plain": repr(value)}}, max_points))
 
 
+@contextlib.contextmanager
+def _environment(**variables: str) -> Iterator[None]:
+    """Set environment variables for the block only (this process is shared by many tests)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def grade_in_process(
     notebook: str | Path | nbformat.NotebookNode,
     replacements: Mapping[str, str] | None = None,
@@ -331,8 +346,7 @@ def grade_in_process(
     report = GradeReport()
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     start = time.perf_counter()
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    with _cached_resources(), warnings.catch_warnings():
+    with _cached_resources(), _environment(MPLBACKEND="Agg"), warnings.catch_warnings():
         warnings.resetwarnings()
         warnings.simplefilter("default")
         for index, cell in enumerate(nb.cells):
