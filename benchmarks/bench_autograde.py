@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{estimate:16.0f} s ({estimate / 60:.1f} min)",
             flush=True,
         )
+        print(
+            f"{'':<20} measured: {large.n} students graded in {large.wall:.0f} s wall "
+            f"({large.wall / 60:.1f} min) with --jobs {args.jobs}",
+            flush=True,
+        )
     return 0
 
 
