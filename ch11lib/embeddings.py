@@ -141,6 +141,11 @@ def _check_model(model, tokenizer) -> None:
         raise TypeError(f"expected a transformers encoder model, got {type(model).__name__}")
 
 
+def _fit_length(model, max_length: int) -> int:
+    """``max_length`` capped at the model's position embeddings (a small BERT may have only 64)."""
+    return min(max_length, getattr(model.config, "max_position_embeddings", max_length))
+
+
 @torch.no_grad()
 def _run(
     model,
@@ -154,6 +159,7 @@ def _run(
     split_into_words: bool,
 ) -> dict[str, np.ndarray]:
     _check_model(model, tokenizer)
+    max_length = _fit_length(model, max_length)
     for pooling in poolings:
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
@@ -351,6 +357,7 @@ def sentence_word_states(
     case) and the index of the sentence each word comes from.
     """
     _check_model(model, tokenizer)
+    max_length = _fit_length(model, max_length)
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     states: list[np.ndarray] = []

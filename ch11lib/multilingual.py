@@ -224,56 +224,16 @@ _register()
 # --------------------------------------------------------------------------------------------------
 
 
-WORDPIECE_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
 def train_wordpiece(texts: Sequence[str], vocab_size: int = 4000, limit_alphabet: int = 300):
-    """Train a shared, BERT-style (lower-cased) WordPiece tokenizer on ``texts`` with ``tokenizers``.
+    """A shared, BERT-style (lower-cased, accents kept) WordPiece tokenizer trained on ``texts``.
 
-    ``limit_alphabet`` keeps only the most frequent characters as the alphabet (multilingual BERT
-    vocabularies must do the same): characters of a language the trainer rarely saw become [UNK].
-
-    The result is the same in every run. Left to itself, the ``tokenizers`` trainer breaks ties in
-    hash-map order, which changes from run to run: between equally frequent characters at the
-    alphabet's cut-off, and between equally frequent merges (compared through the ids it gives the
-    ``##`` pieces as it meets them). So the alphabet is chosen here (most frequent first, ties by
-    code point) and the ``##`` piece of every alphabet character that continues a word is numbered
-    in sorted order before training; the vocabulary is otherwise what the trainer would learn.
+    ``limit_alphabet`` keeps only the most frequent characters as the alphabet, as multilingual BERT
+    vocabularies must: characters of a language the trainer rarely saw become [UNK]. The same in
+    every run; see :func:`ch11lib.wordpiece.train_wordpiece`.
     """
-    from collections import Counter
+    from ch11lib.wordpiece import train_wordpiece as train
 
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-
-    if not texts:
-        raise ValueError("cannot train a vocabulary on no text")
-    normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    words = [
-        word
-        for text in texts
-        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
-    ]
-    counts = Counter("".join(words))
-    alphabet = sorted(sorted(counts, key=lambda c: (-counts[c], c))[:limit_alphabet])
-    continuing = sorted(set("".join(word[1:] for word in words)).intersection(alphabet))
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        limit_alphabet=limit_alphabet,
-        initial_alphabet=alphabet,
-        # numbered first, in this order (as special tokens; they are plain pieces once trained)
-        special_tokens=WORDPIECE_SPECIAL_TOKENS + [f"##{c}" for c in continuing],
-        show_progress=False,
-    )
-    training = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    training.normalizer, training.pre_tokenizer = normalizer, pre_tokenizer
-    training.train_from_iterator(list(texts), trainer=trainer)
-
-    vocab = training.get_vocab(with_added_tokens=False)
-    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
-    tokenizer.decoder = decoders.WordPiece()
-    tokenizer.add_special_tokens(WORDPIECE_SPECIAL_TOKENS)
-    return tokenizer
+    return train(texts, vocab_size, limit_alphabet)
 
 
 def tokenization_stats(tokenizer, texts: Sequence[str]) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
     python scripts/pretrain_course_bert.py                 # full run (resumes from runs/course_bert/)
     python scripts/pretrain_course_bert.py --trial 60      # measure tokens/s for 60 seconds, then stop
+    python scripts/pretrain_course_bert.py --export-only   # export the last checkpoint again
 
 What it does, in order:
 
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from ch11lib.corpus import SOURCES, corpus_statistics  # noqa: E402
 from ch11lib.masking import MaskingVocab  # noqa: E402
 from ch11lib.pretraining import (  # noqa: E402
+    PRETRAINING_MAX_LENGTH,
     cached_corpus_split,
     encode_examples,
     evaluate,
@@ -46,9 +48,9 @@ from ch11lib.pretraining import (  # noqa: E402
     pretraining_forward,
     tokenize_documents,
 )
+from ch11lib.wordpiece import train_wordpiece  # noqa: E402
 
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: the deterministic WordPiece trainer of ch11lib.wordpiece
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,25 +60,43 @@ def parse_args() -> argparse.Namespace:
         "--export-dir", type=Path, default=ROOT / "ch11lib" / "assets" / "course_bert"
     )
     parser.add_argument("--seed", type=int, default=0)
-    # One thread: on a shared 2-core machine two threads wait on each other (measured 4x slower).
-    parser.add_argument("--threads", type=int, default=1)
+    # Both cores of a quiet machine; on a busy machine pass --threads 1: two threads then wait on
+    # each other (measured 4x slower).
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--vocab-size", type=int, default=8192)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=3)
-    parser.add_argument("--heads", type=int, default=2)
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=4300)
-    parser.add_argument("--lr", type=float, default=1.5e-3)
+    parser.add_argument("--hidden", type=int, default=192)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--max-length", type=int, default=PRETRAINING_MAX_LENGTH)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=15000)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=float, default=0.05, help="fraction of steps")
-    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--eval-pairs", type=int, default=512)
-    parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument(
         "--export-after-minutes", type=float, default=15.0, help="first intermediate export"
     )
     parser.add_argument(
         "--trial", type=float, default=0.0, help="run this many seconds, report tokens/s"
+    )
+    parser.add_argument(
+        "--documents",
+        type=int,
+        default=0,
+        help="use only the first N training documents (and N/10 held-out ones): quick checks; 0 = all",
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=0,
+        help="checkpoint and stop after this step, as an interruption would (tests resuming)",
+    )
+    parser.add_argument(
+        "--export-only",
+        action="store_true",
+        help="export the checkpoint in --run-dir (model, tokenizer, card) without training",
     )
     return parser.parse_args()
 
@@ -87,19 +107,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def train_tokenizer(texts: list[str], vocab_size: int, directory: Path):
-    """An uncased BERT WordPiece tokenizer trained on ``texts``, saved to ``directory``."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
+    """An uncased BERT WordPiece tokenizer trained on ``texts`` (the same in every run), saved."""
+    from tokenizers import processors
     from transformers import BertTokenizerFast
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.decoder = decoders.WordPiece(prefix="##")
-    trainer = WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2, show_progress=False
+    tokenizer = train_wordpiece(
+        texts, vocab_size, limit_alphabet=None, strip_accents=True, min_frequency=2
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -128,11 +142,14 @@ def load_data(args: argparse.Namespace):
     cache = args.run_dir / "data.pt"
     if cache.is_file() and (tokenizer_dir / "tokenizer.json").is_file():
         data = torch.load(cache, weights_only=False)
-        if data.get("version") == DATA_VERSION and data.get("vocab_size") == args.vocab_size:
+        key = (data.get("version"), data.get("vocab_size"), data.get("documents", 0))
+        if key == (DATA_VERSION, args.vocab_size, args.documents):
             tokenizer = BertTokenizerFast.from_pretrained(tokenizer_dir)
             return tokenizer, data
     print("building the corpus...", flush=True)
     train, heldout = cached_corpus_split()
+    if args.documents:
+        train, heldout = train[: args.documents], heldout[: max(8, args.documents // 10)]
     documents = train + heldout
     print("training the WordPiece vocabulary...", flush=True)
     tokenizer = train_tokenizer(
@@ -143,6 +160,7 @@ def load_data(args: argparse.Namespace):
     data = {
         "version": DATA_VERSION,
         "vocab_size": args.vocab_size,
+        "documents": args.documents,
         "train": tokenize_documents(train, tokenizer),
         "heldout": tokenize_documents(heldout, tokenizer),
         "statistics": corpus_statistics(documents),
@@ -201,7 +219,10 @@ def export(model, tokenizer, log: dict, args: argparse.Namespace, final: bool) -
     exported.config.hidden_dropout_prob = 0.1
     exported.config.attention_probs_dropout_prob = 0.1
     exported.save_pretrained(partial, safe_serialization=True)
+    # Inputs longer than the position embeddings would fail: truncate at the training length.
+    tokenizer.model_max_length = args.max_length
     tokenizer.save_pretrained(partial)
+    plot_training(log, partial / "training_curves.png")
     (partial / "training_log.json").write_text(json.dumps(log, indent=1) + "\n")
     (partial / "README.md").write_text(model_card(model, log, args, final))
     backup = target.with_name(target.name + ".old")
@@ -211,6 +232,31 @@ def export(model, tokenizer, log: dict, args: argparse.Namespace, final: bool) -
     os.replace(partial, target)
     shutil.rmtree(backup, ignore_errors=True)
     print(f"exported {'final' if final else 'intermediate'} model to {target}", flush=True)
+
+
+def plot_training(log: dict, path: Path) -> None:
+    """The loss curves and held-out accuracies of ``log``, as the model card's figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history, evaluations = log["history"], log["evaluations"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    tokens = [h["tokens"] / 1e6 for h in history]
+    left.plot(tokens, [h["mlm_loss"] for h in history], lw=0.6, label="MLM loss")
+    left.plot(tokens, [h["nsp_loss"] for h in history], lw=0.6, label="NSP loss")
+    left.set(xlabel="tokens processed (millions)", ylabel="training loss (nats)")
+    left.legend()
+    eval_tokens = [e["tokens"] / 1e6 for e in evaluations]
+    right.plot(eval_tokens, [e["mlm_accuracy"] for e in evaluations], "o-", label="masked top-1")
+    right.plot(eval_tokens, [e["nsp_accuracy"] for e in evaluations], "s-", label="NSP")
+    right.set(xlabel="tokens processed (millions)", ylabel="held-out accuracy", ylim=(0, 1))
+    right.legend()
+    fig.suptitle("course-bert pretraining (scripts/pretrain_course_bert.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def model_card(model, log: dict, args: argparse.Namespace, final: bool) -> str:
@@ -292,7 +338,9 @@ Held-out split: {log["corpus"]["heldout_documents"]:,} documents chosen by a has
 This model is a teaching instrument: it shows what pretraining does at a scale you can rerun. It knows
 far less English than BERT-base; do not use it for anything else.
 
-Training log (loss curve and evaluations): `training_log.json`.
+Training log (loss curve and evaluations): `training_log.json`, drawn in `training_curves.png`:
+
+![training curves](training_curves.png)
 """
 
 
@@ -370,6 +418,11 @@ def main() -> None:
             )
         log["config"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
         print(f"resumed from step {log['step']}", flush=True)
+    if args.export_only:
+        if not log["step"]:
+            raise SystemExit(f"no checkpoint to export in {args.run_dir}")
+        export(model, tokenizer, log, args, final=log["step"] >= args.steps)
+        return
 
     def save_checkpoint() -> None:
         partial = checkpoint_path.with_suffix(".partial")
@@ -471,6 +524,10 @@ def main() -> None:
                 export(model, tokenizer, log, args, final=False)
                 log["exported_intermediate"] = True
                 save_checkpoint()
+        if args.stop_after and log["step"] >= args.stop_after and log["step"] < args.steps:
+            save_checkpoint()
+            print(f"\nstopped at step {log['step']} (--stop-after); rerun to resume", flush=True)
+            return
     progress.close()
     export(model, tokenizer, log, args, final=True)
     print(

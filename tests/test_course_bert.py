@@ -69,7 +69,11 @@ def test_card_accuracies_are_reproduced(model, tokenizer, log):
     reported = log["evaluations"][-1]
     assert reported["step"] == log["step"]
     _, heldout = cached_corpus_split()
-    batches = heldout_batches(tokenize_documents(heldout, tokenizer), tokenizer, n_pairs=192)
+    max_length = log["config"]["max_length"]
+    assert max_length <= model.config.max_position_embeddings
+    batches = heldout_batches(
+        tokenize_documents(heldout, tokenizer), tokenizer, n_pairs=192, max_length=max_length
+    )
     measured = evaluate(model, batches)
     assert abs(measured["mlm_accuracy"] - reported["mlm_accuracy"]) < 0.05, measured
     assert abs(measured["nsp_accuracy"] - reported["nsp_accuracy"]) < 0.08, measured
