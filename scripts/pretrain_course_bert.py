@@ -349,6 +349,19 @@ Training log (loss curve and evaluations): `training_log.json`, drawn in `traini
 # --------------------------------------------------------------------------------------------------
 
 
+def run_config(args: argparse.Namespace) -> dict:
+    """The arguments that define the run, for its log (not the one-off actions of this invocation)."""
+    actions = {"trial", "export_only", "stop_after"}
+
+    def shown(value):
+        if not isinstance(value, Path):
+            return value
+        absolute = value.resolve()
+        return str(absolute.relative_to(ROOT) if absolute.is_relative_to(ROOT) else absolute)
+
+    return {k: shown(v) for k, v in vars(args).items() if k not in actions}
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -386,7 +399,7 @@ def main() -> None:
         optimizer, lambda step: linear_warmup_decay(step, args.steps, warmup)
     )
     log = {
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "config": run_config(args),
         "corpus": {
             "statistics": data["statistics"],
             "train_statistics": data["train_statistics"],
@@ -416,7 +429,7 @@ def main() -> None:
             log.setdefault("schedule_changes", []).append(
                 {"step": log["step"], "from_steps": log["config"]["steps"], "to_steps": args.steps}
             )
-        log["config"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        log["config"] = run_config(args)
         print(f"resumed from step {log['step']}", flush=True)
     if args.export_only:
         if not log["step"]:
