@@ -32,8 +32,9 @@ from ch11lib.nsp import pretraining_loss as combined_loss
 CORPUS_CACHE_VERSION = 1
 EVAL_MASK_SEED = 12345
 EVAL_BATCH_SIZE = 64
-# The course BERT's sequence length (scripts/pretrain_course_bert.py). Half of BERT's 128 for 90% of
-# its steps: a run of two CPU hours needs many updates more than it needs long-range context.
+# The course BERT's sequence length (scripts/pretrain_course_bert.py): half the 128 tokens BERT used
+# for 90% of its steps, because a two-hour CPU run gains more from many cheap updates than from
+# long-range context.
 PRETRAINING_MAX_LENGTH = 64
 
 
