@@ -433,7 +433,10 @@ def main() -> None:
         print(f"resumed from step {log['step']}", flush=True)
     if args.export_only:
         if not log["step"]:
-            raise SystemExit(f"no checkpoint to export in {args.run_dir}")
+            raise SystemExit(
+                f"no checkpoint to export in {args.run_dir}: train first (the same command without"
+                " --export-only), or pass --run-dir of an earlier run"
+            )
         export(model, tokenizer, log, args, final=log["step"] >= args.steps)
         return
 
