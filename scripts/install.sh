@@ -8,8 +8,9 @@ PYTHON=${PYTHON:-python3}
 
 # Debian packages: WordNet 3.0 for NLTK (NLTK's own downloader needs the internet) and the public-domain
 # and free dictionaries the course BERT is pretrained on (see ch11lib/corpus.py); Chromium and its
-# driver for the browser test of the built book (tests/test_browser.py).
-APT_PACKAGES="wordnet-base wordnet-sense-index dict-jargon dict-foldoc dict-devil chromium chromium-driver"
+# driver for the browser test of the built book (tests/test_browser.py); bubblewrap, the sandbox that
+# autograding runs student code in (ch11lib/grading).
+APT_PACKAGES="wordnet-base wordnet-sense-index dict-jargon dict-foldoc dict-devil chromium chromium-driver bubblewrap"
 needed=""
 for package in $APT_PACKAGES; do
   dpkg -s "$package" >/dev/null 2>&1 || needed="$needed $package"
