@@ -1,4 +1,4 @@
-"""Tests for ch11lib.span_heads: span enumeration, representations, decoding, BIO <-> spans."""
+"""Tests for ch11lib.span_ner: span enumeration, representations, decoding, BIO <-> spans."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import random
 import pytest
 import torch
 
-from ch11lib import span_heads
-from ch11lib.span_heads import ScoredSpan
+from ch11lib import span_ner
+from ch11lib.span_ner import ScoredSpan
 
 
 @pytest.mark.parametrize(("n", "width"), [(0, 3), (1, 1), (5, 1), (5, 2), (5, 5), (4, 9)])
 def test_enumerate_spans_counts_and_inclusive_max_width(n, width):
-    spans = span_heads.enumerate_spans(n, width)
+    spans = span_ner.enumerate_spans(n, width)
     expected = sum(n - k + 1 for k in range(1, min(width, n) + 1))
     assert len(spans) == len(set(spans)) == expected
     assert all(0 <= s <= e < n for s, e in spans)
@@ -23,22 +23,22 @@ def test_enumerate_spans_counts_and_inclusive_max_width(n, width):
 
 def test_enumerate_spans_rejects_bad_input():
     with pytest.raises(ValueError, match="max_width"):
-        span_heads.enumerate_spans(3, 0)
+        span_ner.enumerate_spans(3, 0)
     with pytest.raises(ValueError, match="n_tokens"):
-        span_heads.enumerate_spans(-1, 2)
+        span_ner.enumerate_spans(-1, 2)
 
 
 def test_span_representation_mean_and_none_by_hand():
     torch.manual_seed(0)
     hidden = torch.randn(6, 4)
     spans = torch.tensor([[0, 0], [1, 3], [2, 5]])
-    mean = span_heads.SpanRepresentation(4, "mean")(hidden, spans)
+    mean = span_ner.SpanRepresentation(4, "mean")(hidden, spans)
     assert mean.shape == (3, 12)
     for row, (s, e) in zip(mean, spans.tolist(), strict=True):
         torch.testing.assert_close(
             row, torch.cat([hidden[s], hidden[e], hidden[s : e + 1].mean(0)])
         )
-    none = span_heads.SpanRepresentation(4, "none")
+    none = span_ner.SpanRepresentation(4, "none")
     assert none.output_size == 8
     torch.testing.assert_close(none(hidden, spans), mean[:, :8])
 
@@ -47,10 +47,10 @@ def test_span_representation_ffn_and_attention_pooling():
     torch.manual_seed(1)
     hidden = torch.randn(5, 4)
     spans = torch.tensor([[1, 1], [0, 4], [2, 3]])
-    ffn = span_heads.SpanRepresentation(4, "ffn")
+    ffn = span_ner.SpanRepresentation(4, "ffn")
     out = ffn(hidden, spans)
     torch.testing.assert_close(out[1, 8:], ffn.ffn(hidden).mean(0))
-    attention = span_heads.SpanRepresentation(4, "attention")
+    attention = span_ner.SpanRepresentation(4, "attention")
     out = attention(hidden, spans)
     torch.testing.assert_close(out[0, 8:], hidden[1])  # one token: attention puts all weight on it
     weights = attention.attention_score(hidden[2:4]).squeeze(-1).softmax(0)
@@ -58,16 +58,16 @@ def test_span_representation_ffn_and_attention_pooling():
     with pytest.raises(ValueError, match="start <= end"):
         attention(hidden, torch.tensor([[3, 2]]))
     with pytest.raises(ValueError, match="pooling"):
-        span_heads.SpanRepresentation(4, "max")
+        span_ner.SpanRepresentation(4, "max")
 
 
 def test_span_classifier_learns_a_toy_task():
     torch.manual_seed(0)
     hidden = torch.randn(8, 16)
-    spans = span_heads.enumerate_spans(8, 3)
+    spans = span_ner.enumerate_spans(8, 3)
     gold = [(1, 2, "ORG"), (1, 3, "ORG"), (5, 5, "PER")]  # overlapping entities are fine here
-    model = span_heads.SpanClassifier(16, ["PER", "ORG"], pooling="attention", dropout=0.0)
-    targets = span_heads.span_targets(spans, gold, model.labels)
+    model = span_ner.SpanClassifier(16, ["PER", "ORG"], pooling="attention", dropout=0.0)
+    targets = span_ner.span_targets(spans, gold, model.labels)
     assert targets.tolist().count(0) == len(spans) - 3
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     span_tensor = torch.tensor(spans)
@@ -80,7 +80,7 @@ def test_span_classifier_learns_a_toy_task():
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]
     probabilities = model(hidden, span_tensor).softmax(-1)
-    decoded = span_heads.decode_spans(probabilities, spans, model.labels)
+    decoded = span_ner.decode_spans(probabilities, spans, model.labels)
     assert {(s.start, s.end, s.label) for s in decoded} == set(gold)
 
 
@@ -89,17 +89,17 @@ def test_decode_spans_threshold_and_greedy_overlap_resolution():
     spans = [(0, 1), (0, 2), (1, 2), (3, 3)]
     labels = ["NULL", "ORG"]
     probabilities = torch.tensor([[0.3, 0.7], [0.1, 0.9], [0.6, 0.4], [0.8, 0.2]])
-    decoded = span_heads.decode_spans(probabilities, spans, labels)
+    decoded = span_ner.decode_spans(probabilities, spans, labels)
     assert [(s.start, s.end) for s in decoded] == [(0, 2), (0, 1)]  # overlapping, best first
-    assert span_heads.decode_spans(probabilities, spans, labels, threshold=0.8) == [
+    assert span_ner.decode_spans(probabilities, spans, labels, threshold=0.8) == [
         ScoredSpan(0, 2, "ORG", pytest.approx(0.9))
     ]
-    flat = span_heads.resolve_overlaps(decoded)
+    flat = span_ner.resolve_overlaps(decoded)
     assert [(s.start, s.end, s.label) for s in flat] == [(0, 2, "ORG")]
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        span_heads.decode_spans(probabilities * 2, spans, labels)
+        span_ner.decode_spans(probabilities * 2, spans, labels)
     with pytest.raises(ValueError, match="threshold"):
-        span_heads.decode_spans(probabilities, spans, labels, threshold=1.5)
+        span_ner.decode_spans(probabilities, spans, labels, threshold=1.5)
 
 
 def test_resolve_overlaps_keeps_disjoint_spans_in_text_order():
@@ -107,7 +107,7 @@ def test_resolve_overlaps_keeps_disjoint_spans_in_text_order():
         ScoredSpan(0, 1, "A", 0.5), ScoredSpan(1, 2, "B", 0.6), ScoredSpan(3, 4, "C", 0.4),
         ScoredSpan(4, 6, "D", 0.45), ScoredSpan(7, 7, "E", 0.1),
     ]  # fmt: skip
-    assert [s.label for s in span_heads.resolve_overlaps(spans)] == ["B", "D", "E"]
+    assert [s.label for s in span_ner.resolve_overlaps(spans)] == ["B", "D", "E"]
 
 
 def test_bio_spans_round_trip_on_random_well_formed_sequences():
@@ -123,11 +123,11 @@ def test_bio_spans_round_trip_on_random_well_formed_sequences():
                 i += width
             else:
                 i += 1
-        spans = span_heads.bio_to_spans(tags)
-        assert span_heads.spans_to_bio(spans, length) == tags
-    assert span_heads.bio_to_spans(["B-ORG", "I-ORG", "O", "B-PER"]) == [
+        spans = span_ner.bio_to_spans(tags)
+        assert span_ner.spans_to_bio(spans, length) == tags
+    assert span_ner.bio_to_spans(["B-ORG", "I-ORG", "O", "B-PER"]) == [
         (0, 1, "ORG"),
         (3, 3, "PER"),
     ]
     with pytest.raises(ValueError, match="overlaps"):
-        span_heads.spans_to_bio([(0, 1, "ORG"), (0, 2, "ORG")], 3)
+        span_ner.spans_to_bio([(0, 1, "ORG"), (0, 2, "ORG")], 3)

@@ -1,4 +1,4 @@
-"""Tests of ch11lib.spans: SpanBERT span masking statistics and the span boundary objective."""
+"""Tests of ch11lib.spanbert: SpanBERT span masking statistics and the span boundary objective."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ch11lib import resources, spans
+from ch11lib import resources, spanbert
 
 CLS, SEP, PAD, MASK, UNK = 101, 102, 0, 103, 100
 SPECIALS = [PAD, UNK, CLS, SEP, MASK]
@@ -27,7 +27,7 @@ def tokenizer():
 
 
 def test_length_distribution_is_truncated_renormalized_geometric():
-    probabilities = spans.span_length_probabilities(0.2, 10)
+    probabilities = spanbert.span_length_probabilities(0.2, 10)
     assert probabilities.shape == (10,)
     assert math.isclose(float(probabilities.sum()), 1.0, rel_tol=1e-12)
     # Written out by hand: p (1-p)^(l-1) / (1 - (1-p)^10)
@@ -39,26 +39,26 @@ def test_length_distribution_is_truncated_renormalized_geometric():
 
 
 def test_expected_span_length_exact_value():
-    mean = spans.expected_span_length(0.2, 10)
+    mean = spanbert.expected_span_length(0.2, 10)
     by_hand = sum(ell * 0.2 * 0.8 ** (ell - 1) for ell in range(1, 11)) / (1 - 0.8**10)
     assert math.isclose(mean, by_hand, rel_tol=1e-12)
     assert 3.79 < mean < 3.80  # SpanBERT's "mean span length 3.8"
     # Edge cases: p=1 always gives length 1; max_length 1 too.
-    assert spans.expected_span_length(1.0, 10) == 1.0
-    assert spans.expected_span_length(0.5, 1) == 1.0
+    assert spanbert.expected_span_length(1.0, 10) == 1.0
+    assert spanbert.expected_span_length(0.5, 1) == 1.0
     # Without truncation the mean of Geo(p) would be 1/p = 5: truncation matters.
-    assert spans.expected_span_length(0.2, 1000) == pytest.approx(5.0, rel=1e-6)
+    assert spanbert.expected_span_length(0.2, 1000) == pytest.approx(5.0, rel=1e-6)
 
 
 @pytest.mark.parametrize("p", [0.0, -0.1, 1.5])
 def test_bad_p(p):
     with pytest.raises(ValueError, match="p must be in"):
-        spans.span_length_probabilities(p, 10)
+        spanbert.span_length_probabilities(p, 10)
 
 
 def test_bad_max_length():
     with pytest.raises(ValueError, match="max_length must be >= 1"):
-        spans.span_length_probabilities(0.2, 0)
+        spanbert.span_length_probabilities(0.2, 0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def big_sample():
     """About 1.3 x 10^5 tokens of span masking with fixed seeds."""
     ids, word_ids = _synthetic_batch(256, 512, seed=1)
     generator = torch.Generator().manual_seed(2)
-    out = spans.span_mask(
+    out = spanbert.span_mask(
         ids,
         mask_token_id=MASK,
         vocab_size=VOCAB,
@@ -106,7 +106,7 @@ def test_span_length_histogram_matches_theory(big_sample):
     assert len(lengths) > 3000
     counts = Counter(lengths)
     n = len(lengths)
-    expected = spans.span_length_probabilities(0.2, 10).tolist()
+    expected = spanbert.span_length_probabilities(0.2, 10).tolist()
     observed = [counts.get(ell, 0) / n for ell in range(1, 11)]
     assert set(counts) <= set(range(1, 11)), "span lengths outside 1..10"
     max_abs_diff = max(abs(o - e) for o, e in zip(observed, expected, strict=True))
@@ -121,15 +121,15 @@ def test_span_length_histogram_matches_theory(big_sample):
     )
     # Not truncating would give mean 5 (Geo(0.2)); the standard error here is about 0.045.
     mean = sum(lengths) / n
-    assert abs(mean - spans.expected_span_length()) < 0.15
+    assert abs(mean - spanbert.expected_span_length()) < 0.15
 
 
 def test_sampled_lengths_over_many_draws():
-    draws = spans.sample_span_lengths(200_000, generator=torch.Generator().manual_seed(0))
+    draws = spanbert.sample_span_lengths(200_000, generator=torch.Generator().manual_seed(0))
     observed = torch.bincount(draws, minlength=11)[1:].double() / len(draws)
-    expected = spans.span_length_probabilities()
+    expected = spanbert.span_length_probabilities()
     assert float((observed - expected).abs().max()) < 0.004
-    assert abs(float(draws.double().mean()) - spans.expected_span_length()) < 0.02
+    assert abs(float(draws.double().mean()) - spanbert.expected_span_length()) < 0.02
 
 
 def test_budget_is_fifteen_percent_and_overshoots_by_less_than_one_span(big_sample):
@@ -196,12 +196,12 @@ def test_seeded_and_input_not_mutated():
     ids, word_ids = _synthetic_batch(4, 64, seed=3)
     before = ids.clone()
     kwargs = dict(mask_token_id=MASK, vocab_size=VOCAB, special_ids=SPECIALS, word_ids=word_ids)
-    first = spans.span_mask(ids, generator=torch.Generator().manual_seed(7), **kwargs)
-    second = spans.span_mask(ids, generator=torch.Generator().manual_seed(7), **kwargs)
+    first = spanbert.span_mask(ids, generator=torch.Generator().manual_seed(7), **kwargs)
+    second = spanbert.span_mask(ids, generator=torch.Generator().manual_seed(7), **kwargs)
     assert torch.equal(ids, before), "span_mask modified its input"
     assert torch.equal(first.input_ids, second.input_ids)
     assert first.spans == second.spans
-    third = spans.span_mask(ids, generator=torch.Generator().manual_seed(8), **kwargs)
+    third = spanbert.span_mask(ids, generator=torch.Generator().manual_seed(8), **kwargs)
     assert third.spans != first.spans
 
 
@@ -212,12 +212,12 @@ def test_with_real_tokenizer_words_are_wordpiece_words(tokenizer):
     )
     encoded = tokenizer([text] * 200, return_tensors="pt")
     tokens = tokenizer.convert_ids_to_tokens(encoded.input_ids[0].tolist())
-    out = spans.span_mask_with_tokenizer(
+    out = spanbert.span_mask_with_tokenizer(
         encoded.input_ids, tokenizer, generator=torch.Generator().manual_seed(0)
     )
     fast_word_ids = encoded.word_ids(0)
     # The ## rule gives the same words as the fast tokenizer's own word ids.
-    assert spans.word_ids_from_tokens(tokens) == fast_word_ids
+    assert spanbert.word_ids_from_tokens(tokens) == fast_word_ids
     for row_spans in out.spans:
         for start, end in row_spans:
             assert not tokens[start].startswith("##")
@@ -244,7 +244,7 @@ def test_padding_is_never_masked_with_attention_mask(tokenizer):
     )
     generator = torch.Generator().manual_seed(0)
     for _ in range(20):
-        out = spans.span_mask_with_tokenizer(
+        out = spanbert.span_mask_with_tokenizer(
             encoded.input_ids, tokenizer, attention_mask=encoded.attention_mask, generator=generator
         )
         assert bool((out.labels[encoded.attention_mask == 0] == -100).all())
@@ -253,29 +253,29 @@ def test_padding_is_never_masked_with_attention_mask(tokenizer):
 def test_errors(tokenizer):
     kwargs = dict(mask_token_id=MASK, vocab_size=VOCAB, special_ids=SPECIALS)
     with pytest.raises(ValueError, match="empty"):
-        spans.span_mask(torch.tensor([], dtype=torch.long), **kwargs)
+        spanbert.span_mask(torch.tensor([], dtype=torch.long), **kwargs)
     with pytest.raises(ValueError, match="p must be in"):
-        spans.span_mask(torch.tensor([CLS, 2000, SEP]), p=0.0, **kwargs)
+        spanbert.span_mask(torch.tensor([CLS, 2000, SEP]), p=0.0, **kwargs)
     with pytest.raises(ValueError, match="max_length must be >= 1"):
-        spans.span_mask(torch.tensor([CLS, 2000, SEP]), max_span_length=0, **kwargs)
+        spanbert.span_mask(torch.tensor([CLS, 2000, SEP]), max_span_length=0, **kwargs)
     with pytest.raises(TypeError, match="torch.Tensor"):
-        spans.span_mask([CLS, 2000, SEP], **kwargs)
+        spanbert.span_mask([CLS, 2000, SEP], **kwargs)
 
     class NoMask:
         mask_token_id = None
 
     with pytest.raises(ValueError, match="no mask token"):
-        spans.span_mask_with_tokenizer(torch.tensor([CLS, 2000, SEP]), NoMask())
+        spanbert.span_mask_with_tokenizer(torch.tensor([CLS, 2000, SEP]), NoMask())
 
 
 def test_edge_cases_all_special_and_short():
     kwargs = dict(mask_token_id=MASK, vocab_size=VOCAB, special_ids=SPECIALS)
     only_special = torch.tensor([CLS, SEP, PAD, PAD])
-    out = spans.span_mask(only_special, **kwargs)
+    out = spanbert.span_mask(only_special, **kwargs)
     assert out.spans == [] and bool((out.labels == -100).all())
     assert torch.equal(out.input_ids, only_special)
     # One maskable token: it is the whole budget (at least one token is masked).
-    one = spans.span_mask(torch.tensor([CLS, 2000, SEP]), **kwargs)
+    one = spanbert.span_mask(torch.tensor([CLS, 2000, SEP]), **kwargs)
     assert one.spans == [(1, 1)] and one.span_word_lengths == [1]
 
 
@@ -286,22 +286,22 @@ def test_edge_cases_all_special_and_short():
 
 def test_sbo_targets_hand_case():
     original = torch.tensor([[CLS, 11, 12, 13, 14, 15, SEP]])
-    targets = spans.sbo_targets([[(2, 4)]], original)
+    targets = spanbert.sbo_targets([[(2, 4)]], original)
     assert targets.left.tolist() == [1, 1, 1]
     assert targets.right.tolist() == [5, 5, 5]
     assert targets.relative_position.tolist() == [0, 1, 2]
     assert targets.position.tolist() == [2, 3, 4]
     assert targets.target.tolist() == [12, 13, 14]
     with pytest.raises(ValueError, match="boundary"):
-        spans.sbo_targets([[(0, 1)]], original)
+        spanbert.sbo_targets([[(0, 1)]], original)
 
 
 def test_sbo_head_shapes_and_formula():
     torch.manual_seed(0)
-    head = spans.SpanBoundaryHead(hidden_size=8, vocab_size=50, max_span_tokens=5).eval()
+    head = spanbert.SpanBoundaryHead(hidden_size=8, vocab_size=50, max_span_tokens=5).eval()
     hidden = torch.randn(2, 7, 8)
     original = torch.randint(0, 50, (2, 7))
-    targets = spans.sbo_targets([[(2, 4)], [(1, 1), (3, 5)]], original)
+    targets = spanbert.sbo_targets([[(2, 4)], [(1, 1), (3, 5)]], original)
     logits = head(hidden, targets)
     assert logits.shape == (3 + 1 + 3, 50)
     # The first target by hand: [z_1; z_5; p_0] -> LN(GELU(W1 .)) -> LN(GELU(W2 .)) -> W_V.
@@ -318,7 +318,7 @@ def test_sbo_head_shapes_and_formula():
     changed[0, 2:5] = 100.0
     torch.testing.assert_close(head(changed, targets), logits)
     with pytest.raises(ValueError, match="at most 5"):
-        head(torch.randn(1, 8, 8), spans.sbo_targets([[(1, 6)]], torch.randint(0, 50, (1, 8))))
+        head(torch.randn(1, 8, 8), spanbert.sbo_targets([[(1, 6)]], torch.randint(0, 50, (1, 8))))
 
 
 def test_spanbert_loss_is_mlm_plus_sbo():
@@ -326,9 +326,9 @@ def test_spanbert_loss_is_mlm_plus_sbo():
     mlm_logits = torch.randn(1, 7, 50)
     labels = torch.tensor([[-100, -100, 12, 13, 14, -100, -100]])
     original = torch.tensor([[1, 11, 12, 13, 14, 15, 2]])
-    targets = spans.sbo_targets([[(2, 4)]], original)
+    targets = spanbert.sbo_targets([[(2, 4)]], original)
     sbo_logits = torch.randn(3, 50)
-    total = spans.spanbert_loss(mlm_logits, labels, sbo_logits, targets)
+    total = spanbert.spanbert_loss(mlm_logits, labels, sbo_logits, targets)
     mlm = -torch.log_softmax(mlm_logits[0, 2:5], -1)[torch.arange(3), torch.tensor([12, 13, 14])]
     sbo = -torch.log_softmax(sbo_logits, -1)[torch.arange(3), torch.tensor([12, 13, 14])]
     torch.testing.assert_close(total, mlm.mean() + sbo.mean())
@@ -345,12 +345,12 @@ def test_sbo_loss_goes_down_on_a_toy_task():
     original[:, 3] = original[:, 2]
     original[:, 4] = (original[:, 2] + 1) % vocab
     hidden = embed[original]
-    targets = spans.sbo_targets([[(3, 4)]] * 64, original)
-    head = spans.SpanBoundaryHead(hidden_size, vocab, max_span_tokens=4)
+    targets = spanbert.sbo_targets([[(3, 4)]] * 64, original)
+    head = spanbert.SpanBoundaryHead(hidden_size, vocab, max_span_tokens=4)
     optimizer = torch.optim.Adam(head.parameters(), lr=1e-2)
     losses = []
     for _ in range(25):
-        loss = spans.sbo_loss(head(hidden, targets), targets)
+        loss = spanbert.sbo_loss(head(hidden, targets), targets)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -232,7 +232,7 @@ WRONG: dict[str, dict[str, str]] = {
     },
     # --- span_length_probabilities ---------------------------------------------------------------
     "lengths_wrap_the_course_library": {
-        "span_lengths": "from ch11lib.spans import span_length_probabilities as _library_lengths\n\n\n"
+        "span_lengths": "from ch11lib.spanbert import span_length_probabilities as _library_lengths\n\n\n"
         + _lengths(
             """
             return _library_lengths(p, max_length)
