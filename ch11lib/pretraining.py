@@ -42,9 +42,9 @@ def cached_corpus_split() -> tuple[list[Document], list[Document]]:
     """``(train, heldout)`` documents of :func:`ch11lib.corpus.build_corpus`, cached on disk.
 
     Building the corpus reads all of WordNet (tens of seconds); the result is cached under
-    ``ch11lib.wordnet.cache_dir()`` and rebuilt when the cache version changes.
+    ``ch11lib.cache.cache_dir()`` and rebuilt when the cache version changes.
     """
-    from ch11lib.wordnet import _atomic_write, cache_dir
+    from ch11lib.cache import atomic_write, cache_dir
 
     path = cache_dir() / f"corpus-v{CORPUS_CACHE_VERSION}.json.gz"
     if path.is_file():
@@ -57,7 +57,7 @@ def cached_corpus_split() -> tuple[list[Document], list[Document]]:
             for d in documents
         ]
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, gzip.compress(json.dumps(rows).encode()))
+        atomic_write(path, gzip.compress(json.dumps(rows).encode()))
     return split_corpus(documents)
 
 

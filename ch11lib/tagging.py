@@ -17,14 +17,13 @@ The pieces SLP3 §11.4 asks for, small enough to read:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
+
+from ch11lib.cache import atomic_save, cache_dir, cache_key
 
 IGNORE_INDEX = -100
 
@@ -387,8 +386,9 @@ def encode_words(
     Returns, per sentence, ``(hidden [n_subwords, hidden_size], word_ids)`` without padding; the
     subword sequence includes ``[CLS]``/``[SEP]`` (word id ``None``) and is truncated to ``max_length``.
     Sentences are batched by length (less padding, same results). With ``cache=True`` the result is
-    kept on disk (under ``CH11_CACHE``, see :func:`ch11lib.wordnet.cache_dir`) keyed by the model's
-    name and weights, the sentences and ``max_length``, so a second page asking for it loads it.
+    kept on disk (under ``CH11_CACHE``, see :func:`ch11lib.cache.cache_dir`) keyed by the model's
+    configuration and every weight (:func:`ch11lib.cache.cache_key`), the sentences and
+    ``max_length``, so a second page asking for it loads it.
     """
     if not sentences:
         raise ValueError("no sentences to encode")
@@ -416,20 +416,10 @@ def encode_words(
             length = int(batch["attention_mask"][row].sum())
             result[index] = (hidden[row, :length].clone(), batch.word_ids(row)[:length])
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        torch.save(result, partial)
-        os.replace(partial, path)
+        atomic_save(path, lambda partial: torch.save(result, partial))
     return result
 
 
 def _feature_cache_path(model: nn.Module, sentences: Sequence[Sequence[str]], max_length: int):
-    from ch11lib.wordnet import cache_dir
-
-    digest = hashlib.sha256()
-    digest.update(str(getattr(model.config, "_name_or_path", type(model).__name__)).encode())
-    first = next(model.parameters())
-    digest.update(first.detach().flatten()[:64].numpy().tobytes())
-    digest.update(json.dumps([list(s) for s in sentences]).encode())
-    digest.update(str(max_length).encode())
-    return cache_dir() / "features" / f"words_{digest.hexdigest()[:20]}.pt"
+    key = cache_key(model, [list(words) for words in sentences], max_length)
+    return cache_dir() / "features" / f"words_{key}.pt"

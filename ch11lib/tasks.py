@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from ch11lib import resources
+from ch11lib.cache import atomic_write
 
 TASKS_DIR = resources.ASSETS_DIR / "tasks"
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -330,12 +331,8 @@ def asset_path(name: str) -> Path:
 
 def write_rows(path: Path, rows: Sequence[dict[str, str]]) -> None:
     """Write rows as gzipped JSON lines, byte-for-byte reproducible (no timestamp in the gzip header)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as stream:
-        stream.write(text.encode())
-    partial.replace(path)
+    atomic_write(path, gzip.compress(text.encode(), mtime=0))
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

@@ -18,7 +18,6 @@ them, so two runs on the same machine give the same numbers.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
@@ -32,6 +31,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ch11lib.cache import atomic_save, cache_dir, cache_key
 from ch11lib.heads import Pooling, encode, pool
 
 Batch = dict[str, torch.Tensor]
@@ -254,19 +254,6 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(seen.values())
 
 
-def _embedding_cache_key(encoder: nn.Module, parts: Sequence[Any]) -> str:
-    digest = hashlib.sha256()
-    config = encoder.config
-    digest.update(repr((config.to_json_string(), parts)).encode())
-    # The weights matter too: a fine-tuned encoder must not reuse the pretrained one's vectors.
-    with torch.no_grad():
-        for parameter in list(encoder.parameters())[
-            :: max(1, len(list(encoder.parameters())) // 8)
-        ]:
-            digest.update(np.float64(parameter.double().sum().item()).tobytes())
-    return digest.hexdigest()[:24]
-
-
 @torch.no_grad()
 def embed(
     encoder: nn.Module,
@@ -282,19 +269,16 @@ def embed(
     """One vector per text (or pair) from a frozen encoder, ``(n, hidden)`` float32.
 
     ``cache=True`` keeps the result under ``ch11lib``'s cache folder (``CH11_CACHE``), keyed by the
-    encoder's configuration, a checksum of its weights and the texts; a path chooses the folder.
+    encoder's configuration, every weight and the texts (:func:`ch11lib.cache.cache_key`); a path
+    chooses the folder.
     """
     if len(texts) == 0:
         raise ValueError("no texts to embed")
     path = None
     if cache:
-        from ch11lib.wordnet import cache_dir
-
         folder = Path(cache) if isinstance(cache, Path) else cache_dir() / "embeddings"
-        key = _embedding_cache_key(
-            encoder, [list(texts), text_pairs and list(text_pairs), pooling, max_length]
-        )
-        path = folder / f"{key}.npy"
+        key = cache_key(encoder, list(texts), text_pairs and list(text_pairs), pooling, max_length)
+        path = folder / f"texts_{key}.npy"
         if path.is_file():
             return np.load(path)
     encoder.eval()
@@ -308,10 +292,7 @@ def embed(
         )
     result = torch.cat(vectors).float().numpy()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial.npy")
-        np.save(partial, result)
-        partial.replace(path)
+        atomic_save(path, lambda partial: np.save(partial, result))
     return result
 
 

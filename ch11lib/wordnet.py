@@ -15,10 +15,10 @@ If neither exists, :func:`load_wordnet` raises :class:`MissingResourceError` nam
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ch11lib.cache import atomic_write, cache_dir
 from ch11lib.errors import MissingResourceError
 
 if TYPE_CHECKING:
@@ -63,12 +63,6 @@ def lexnames_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-def cache_dir() -> Path:
-    """Where ch11lib keeps files it generates (override with ``CH11_CACHE``)."""
-    root = os.environ.get("CH11_CACHE") or Path.home() / ".cache" / "ch11lib"
-    return Path(root)
-
-
 def arrange_debian_wordnet(
     source: Path = DEBIAN_WORDNET_DIR, nltk_data: Path | None = None
 ) -> Path:
@@ -85,18 +79,11 @@ def arrange_debian_wordnet(
     for name in _REQUIRED_FILES + _OPTIONAL_FILES:
         original, copy = source / name, corpus / name
         if original.is_file() and not copy.exists():
-            _atomic_write(copy, original.read_bytes())
+            atomic_write(copy, original.read_bytes())
     lexnames = corpus / "lexnames"
     if not lexnames.exists() or lexnames.read_text() != lexnames_text():
-        _atomic_write(lexnames, lexnames_text().encode())
+        atomic_write(lexnames, lexnames_text().encode())
     return nltk_data
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    # Several processes (parallel tests, a book build) may arrange the folder at the same time.
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
 
 
 def _nltk_has_wordnet() -> bool:

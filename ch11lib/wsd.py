@@ -33,6 +33,7 @@ from typing import Literal
 
 import numpy as np
 
+from ch11lib.cache import atomic_save, cache_dir, cache_key
 from ch11lib.resources import ASSETS_DIR
 
 EXAMPLES_ASSET = ASSETS_DIR / "wsd" / "wordnet_examples.jsonl.gz"
@@ -445,17 +446,6 @@ def breakdown(
 # --------------------------------------------------------------------------------------------------
 
 
-def _fingerprint(model, texts: Sequence[str], spans: Sequence[tuple[int, int]]) -> str:
-    digest = hashlib.sha256()
-    digest.update(str(getattr(model.config, "_name_or_path", "")).encode())
-    digest.update(str(model.config.to_dict().get("model_type")).encode())
-    first = next(model.parameters())
-    digest.update(first.detach().flatten()[:4096].float().numpy().tobytes())
-    for text, (start, end) in zip(texts, spans, strict=True):
-        digest.update(f"{text}\x00{start}\x00{end}\x01".encode())
-    return digest.hexdigest()[:24]
-
-
 def cached_span_states(
     model,
     tokenizer,
@@ -469,12 +459,12 @@ def cached_span_states(
     progress: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """:func:`ch11lib.embeddings.span_states`, cached in ``~/.cache/ch11lib/embeddings`` by a hash of
-    the model weights and the data. ``layers`` keeps only those hidden-state indices (saves space)."""
+    every model weight and the data (:func:`ch11lib.cache.cache_key`). ``layers`` keeps only those
+    hidden-state indices (saves space)."""
     from ch11lib.embeddings import span_states
-    from ch11lib.wordnet import cache_dir
 
-    key = _fingerprint(model, texts, spans) + "-" + "-".join(poolings) + f"-{layers}"
-    path = cache_dir() / "embeddings" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+    key = cache_key(model, list(texts), [list(span) for span in spans], list(poolings), layers)
+    path = cache_dir() / "embeddings" / f"spans_{key}.npz"
     if cache and path.is_file():
         with np.load(path) as stored:
             return {p: stored[p] for p in poolings}
@@ -485,10 +475,7 @@ def cached_span_states(
     if layers is not None:
         states = {p: s[:, list(layers)] for p, s in states.items()}
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.stem + f".{id(states)}.partial.npz")
-        np.savez(partial, **states)
-        partial.replace(path)
+        atomic_save(path, lambda partial: np.savez(partial, **states))
     return states
 
 
