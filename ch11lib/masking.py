@@ -91,7 +91,11 @@ class MaskingVocab:
         )
 
 
-def _check_probability(name: str, value: float) -> float:
+def check_probability(name: str, value: float) -> float:
+    """``value`` as a float if it is a number in [0, 1]; else a ``TypeError`` or ``ValueError`` naming it.
+
+    The one probability check of the library (masking, NSP and span masking use it).
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number in [0, 1], got {type(value).__name__}")
     if not 0.0 <= float(value) <= 1.0:
@@ -102,9 +106,9 @@ def _check_probability(name: str, value: float) -> float:
 def _check_probabilities(
     mlm_probability: float, mask_replace_prob: float, random_replace_prob: float
 ) -> None:
-    _check_probability("mlm_probability", mlm_probability)
-    _check_probability("mask_replace_prob", mask_replace_prob)
-    _check_probability("random_replace_prob", random_replace_prob)
+    check_probability("mlm_probability", mlm_probability)
+    check_probability("mask_replace_prob", mask_replace_prob)
+    check_probability("random_replace_prob", random_replace_prob)
     if mask_replace_prob + random_replace_prob > 1.0 + 1e-12:
         raise ValueError(
             "mask_replace_prob + random_replace_prob must be <= 1 (the rest is 'keep unchanged'), "

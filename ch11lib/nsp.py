@@ -31,7 +31,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ch11lib.masking import mlm_loss
+from ch11lib.masking import check_probability, mlm_loss
 
 IS_NEXT = 0
 """Label of a pair whose second segment really follows the first (``BertForPreTraining`` convention)."""
@@ -74,11 +74,6 @@ def _check_documents(documents: Any) -> None:
             )
 
 
-def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-
-
 def _random_other_document(rng: random.Random, n_documents: int, current: int) -> int:
     other = rng.randrange(n_documents - 1)
     return other + 1 if other >= current else other
@@ -97,7 +92,7 @@ def make_nsp_pairs(
         ValueError: fewer than 2 documents, an empty document, or a probability outside [0, 1].
     """
     _check_documents(documents)
-    _check_probability("negative_probability", negative_probability)
+    check_probability("negative_probability", negative_probability)
     rng = random.Random(seed)
     pairs = []
     for index, document in enumerate(documents):
@@ -130,7 +125,7 @@ def make_packed_nsp_pairs(
     ``create_pretraining_data.py`` does). Segments may exceed the budget; :func:`encode_pair` truncates.
     """
     _check_documents(documents)
-    _check_probability("negative_probability", negative_probability)
+    check_probability("negative_probability", negative_probability)
     if max_length < 5:
         raise ValueError(f"max_length must be >= 5 ([CLS] a [SEP] b [SEP]), got {max_length}")
     budget = max_length - 3

@@ -25,13 +25,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ch11lib.masking import (
+    IGNORE_INDEX,
+    MaskingVocab,
+    check_probability,
+    mlm_loss,
+    word_ids_from_pieces,
+)
+
 MASK_RATIO = 0.15
 GEOMETRIC_P = 0.2
 MAX_SPAN_LENGTH = 10
 # One decision per span: [MASK] / random tokens / unchanged.
 SPAN_REPLACEMENT_PROBS = (0.8, 0.1, 0.1)
 DECISIONS = ("mask", "random", "keep")
-IGNORE_INDEX = -100
 
 
 # --------------------------------------------------------------------------------------------------
@@ -90,36 +97,6 @@ def sample_span_lengths(
 # --------------------------------------------------------------------------------------------------
 
 
-def word_ids_from_tokens(
-    tokens: Sequence[str], special_tokens: Sequence[bool] | None = None
-) -> list[int | None]:
-    """Word index of each WordPiece token: a ``##`` continuation belongs to the word before it.
-
-    ``special_tokens[i]`` true (or a token like ``[CLS]``) gives ``None``: special tokens belong to no
-    word. A ``##`` piece right after a special token starts a word of its own.
-    """
-    word_ids: list[int | None] = []
-    current = -1
-    previous_was_word = False
-    for index, token in enumerate(tokens):
-        is_special = (
-            bool(special_tokens[index]) if special_tokens is not None else _looks_special(token)
-        )
-        if is_special:
-            word_ids.append(None)
-            previous_was_word = False
-            continue
-        if not (token.startswith("##") and previous_was_word):
-            current += 1
-        word_ids.append(current)
-        previous_was_word = True
-    return word_ids
-
-
-def _looks_special(token: str) -> bool:
-    return token.startswith("[") and token.endswith("]") and token[1:-1].isupper()
-
-
 @dataclass(frozen=True)
 class _Word:
     start: int  # first token index
@@ -167,12 +144,10 @@ class SpanMaskingOutput:
     decisions: list
 
 
-def _check_probability_triple(probs: Sequence[float]) -> tuple[float, float, float]:
+def _check_replacement_probs(probs: Sequence[float]) -> tuple[float, float, float]:
     if len(probs) != 3:
         raise ValueError(f"replacement_probs must be 3 numbers (mask, random, keep), got {probs}")
-    values = tuple(float(v) for v in probs)
-    if any(v < 0 or v > 1 for v in values):
-        raise ValueError(f"replacement probabilities must lie in [0, 1], got {values}")
+    values = tuple(check_probability("each replacement probability", v) for v in probs)
     if abs(sum(values) - 1.0) > 1e-6:
         raise ValueError(
             f"replacement probabilities must sum to 1, got {values} (sum {sum(values)})"
@@ -266,7 +241,6 @@ def span_mask(
     vocab_size: int,
     special_ids: Sequence[int] = (),
     word_ids: Sequence[int | None] | Sequence[Sequence[int | None]] | None = None,
-    tokens: Sequence[str] | Sequence[Sequence[str]] | None = None,
     attention_mask: torch.Tensor | None = None,
     mask_ratio: float = MASK_RATIO,
     p: float = GEOMETRIC_P,
@@ -278,8 +252,8 @@ def span_mask(
     """SpanBERT span masking of one sequence (1-D ids) or a batch (2-D ids).
 
     Words come from ``word_ids`` (one id per token, ``None`` for special tokens, e.g. from a fast
-    tokenizer's ``encoding.word_ids()``), else from WordPiece ``tokens`` (``##`` continues a word),
-    else every token is its own word. Tokens whose id is in ``special_ids`` or whose
+    tokenizer's ``encoding.word_ids()``), else every token is its own word
+    (:func:`span_mask_with_tokenizer` finds the words of WordPiece ids). Tokens whose id is in ``special_ids`` or whose
     ``attention_mask`` is 0 are never masked and never used as random replacements. The loop adds
     spans until at least ``round(mask_ratio * n_maskable)`` tokens are covered, so it overshoots
     the budget by less than one span. Random replacement tokens are drawn uniformly from
@@ -297,10 +271,9 @@ def span_mask(
         raise ValueError("input_ids is empty: there is nothing to mask")
     if input_ids.dtype not in (torch.int64, torch.int32):
         raise TypeError(f"input_ids must hold integer ids, got dtype {input_ids.dtype}")
-    if not 0.0 <= mask_ratio <= 1.0:
-        raise ValueError(f"mask_ratio must be in [0, 1], got {mask_ratio}")
+    check_probability("mask_ratio", mask_ratio)
     _check_length_args(p, max_span_length)
-    probs = _check_probability_triple(replacement_probs)
+    probs = _check_replacement_probs(replacement_probs)
     if not 0 <= mask_token_id < vocab_size:
         raise ValueError(
             f"mask_token_id {mask_token_id} is outside the vocabulary of size {vocab_size}"
@@ -316,7 +289,6 @@ def span_mask(
     if attention_mask is not None:
         masks = attention_mask if batched else attention_mask.unsqueeze(0)
     word_rows = _per_row(word_ids, batched, rows.shape[0], "word_ids")
-    token_rows = _per_row(tokens, batched, rows.shape[0], "tokens")
 
     special = torch.tensor(sorted(set(int(i) for i in special_ids)), dtype=torch.long)
     if random_token_ids is None:
@@ -335,7 +307,7 @@ def span_mask(
             maskable = [
                 m and bool(a) for m, a in zip(maskable, masks[row_index].tolist(), strict=True)
             ]
-        row_words = _row_word_ids(row, word_rows, token_rows, row_index, maskable)
+        row_words = _row_word_ids(row, word_rows, row_index)
         corrupted, labels, spans, lengths, decisions = _span_mask_one(
             row,
             row_words,
@@ -372,23 +344,16 @@ def _per_row(values, batched: bool, n_rows: int, name: str):
     return rows
 
 
-def _row_word_ids(row, word_rows, token_rows, index, maskable) -> list[int | None]:
+def _row_word_ids(row, word_rows, index) -> list[int | None]:
     length = row.shape[0]
-    if word_rows is not None:
-        words = list(word_rows[index])
-        if len(words) != length:
-            raise ValueError(
-                f"word_ids of sequence {index} has {len(words)} entries for {length} tokens"
-            )
-        return words
-    if token_rows is not None:
-        tokens = list(token_rows[index])
-        if len(tokens) != length:
-            raise ValueError(
-                f"tokens of sequence {index} has {len(tokens)} entries for {length} ids"
-            )
-        return word_ids_from_tokens(tokens, [not m for m in maskable])
-    return list(range(length))  # no word information: every token is a word
+    if word_rows is None:
+        return list(range(length))  # no word information: every token is a word
+    words = list(word_rows[index])
+    if len(words) != length:
+        raise ValueError(
+            f"word_ids of sequence {index} has {len(words)} entries for {length} tokens"
+        )
+    return words
 
 
 def span_mask_with_tokenizer(
@@ -405,8 +370,6 @@ def span_mask_with_tokenizer(
     tokenizer (``##`` pieces continue the word before them). Random replacements are drawn from the
     same ordinary tokens as BERT's masking (:class:`ch11lib.masking.MaskingVocab`: no special, no
     reserved ``[unusedN]`` tokens)."""
-    from ch11lib.masking import MaskingVocab
-
     if getattr(tokenizer, "mask_token_id", None) is None:
         raise ValueError(
             f"the tokenizer {type(tokenizer).__name__} has no mask token; span masking needs one "
@@ -418,13 +381,20 @@ def span_mask_with_tokenizer(
             f"input_ids must be a torch.Tensor of token ids, got {type(input_ids).__name__}"
         )
     rows = input_ids if input_ids.dim() == 2 else input_ids.unsqueeze(0)
-    tokens = [tokenizer.convert_ids_to_tokens(row.tolist()) for row in rows]
+    masks = attention_mask
+    if attention_mask is not None and attention_mask.dim() == 1:
+        masks = attention_mask.unsqueeze(0)
+    # The words of WordPiece ids: ch11lib.masking's grouping ("##" continues a word), -1 -> None.
+    words = [
+        [None if w < 0 else w for w in row]
+        for row in word_ids_from_pieces(rows, vocab, masks).tolist()
+    ]
     return span_mask(
         input_ids,
         mask_token_id=tokenizer.mask_token_id,
         vocab_size=len(tokenizer),
         special_ids=tokenizer.all_special_ids,
-        tokens=tokens if input_ids.dim() == 2 else tokens[0],
+        word_ids=words if input_ids.dim() == 2 else words[0],
         attention_mask=attention_mask,
         random_token_ids=vocab.ordinary_ids,
         mask_ratio=mask_ratio,
@@ -567,21 +537,8 @@ def sbo_loss(sbo_logits: torch.Tensor, targets: SboTargets) -> torch.Tensor:
     return F.cross_entropy(sbo_logits, targets.target)
 
 
-def mlm_loss_from_labels(mlm_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the positions whose label is not -100 (the sampled tokens only)."""
-    if mlm_logits.shape[:-1] != labels.shape:
-        raise ValueError(
-            f"mlm_logits {tuple(mlm_logits.shape)} do not match labels {tuple(labels.shape)}"
-        )
-    if not bool((labels != IGNORE_INDEX).any()):
-        raise ValueError("no position has a label: the MLM loss over zero tokens is undefined")
-    return F.cross_entropy(
-        mlm_logits.reshape(-1, mlm_logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX
-    )
-
-
 def spanbert_loss(
     mlm_logits: torch.Tensor, labels: torch.Tensor, sbo_logits: torch.Tensor, targets: SboTargets
 ) -> torch.Tensor:
     """SpanBERT's training loss L = L_MLM + L_SBO (each a mean over the span tokens)."""
-    return mlm_loss_from_labels(mlm_logits, labels) + sbo_loss(sbo_logits, targets)
+    return mlm_loss(mlm_logits, labels) + sbo_loss(sbo_logits, targets)

@@ -24,9 +24,7 @@ import torch
 from torch import nn
 
 from ch11lib.cache import atomic_save, cache_dir, cache_key
-
-IGNORE_INDEX = -100
-
+from ch11lib.masking import IGNORE_INDEX
 
 # --------------------------------------------------------------------------------------------------
 # Subword / label alignment
