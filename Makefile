@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/a*))
 
 .PHONY: install book test lint format assignments check-assignments clean \
-	autograde feedback export report leaks bench-autograde mutation-report
+	autograde feedback export report leaks bench-autograde mutation-report student-edition
 
 install:            ## Install everything (Python packages in .venv; WordNet via apt when run as root)
 	bash scripts/install.sh
@@ -58,6 +58,15 @@ bench-autograde:    ## Seconds per submission, plain nbgrader vs the fast path, 
 
 mutation-report:    ## Per assignment and graded function: how many wrong implementations lose points
 	$(BIN)/python benchmarks/mutation_report.py
+
+# Instructors: what students get (README, "Publishing the course"). BOOK=1 adds the built book;
+# STUDENT_REPO is where the edition is published (the edition's book links point there).
+DEST ?=
+STUDENT_REPO ?=
+student-edition:    ## Write the student edition to DEST (no solutions, hidden tests, grading code)
+	@test -n "$(DEST)" || { echo "usage: make student-edition DEST=../ch11-student [BOOK=1]" >&2; exit 2; }
+	$(BIN)/python scripts/student_edition.py "$(DEST)" $(if $(BOOK),--book) \
+		$(if $(STUDENT_REPO),--repository-url $(STUDENT_REPO))
 
 clean:
 	rm -rf _build .pytest_cache

@@ -8,6 +8,7 @@ re-executes pages that changed (a cold build, as in CI, runs every page's kernel
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import netblock
@@ -62,3 +63,14 @@ def test_the_build_never_reaches_the_network(book_build: BookBuild, tmp_path: Pa
     )
     attempts = netblock.read_log(book_build.netlog)
     assert not attempts, f"building the book tried to reach the network:\n{attempts[:2000]}"
+
+
+@pytest.mark.xdist_group("book")
+def test_the_built_book_gives_away_no_hidden_test_or_solution(built_book: Path):
+    # What a published book hands out: the pages, their downloads and _sources copies.
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import student_edition
+
+    sources = list((built_book / "_sources" / "assignments").rglob("*.ipynb"))
+    assert len(sources) == len(list((ROOT / "assignments").glob("*/*.ipynb"))), sources
+    assert student_edition.leaks(built_book) == []
