@@ -9,7 +9,8 @@ BERT" chapter uses to train a tiny one on the page and to evaluate the shipped c
 - :func:`pretraining_forward`: the combined loss, projecting onto the vocabulary **only at the masked
   positions** (``model.cls.predictions`` on the gathered hidden states), which skips most of the
   largest matrix product;
-- :func:`evaluate`: masked-token top-1 accuracy and NSP accuracy on held-out batches;
+- :func:`evaluate_pretraining`: masked-token top-1 accuracy and NSP accuracy on held-out batches
+  (:func:`ch11lib.training.evaluate` is the fine-tuning one: loss and accuracy of a classifier);
 - :func:`heldout_batches`: the fixed held-out evaluation set the model card reports on;
 - :func:`tokenize_documents` and :func:`cached_corpus_split`: corpus helpers.
 """
@@ -134,7 +135,9 @@ def pretraining_forward(
 
 
 @torch.no_grad()
-def evaluate(model: Any, batches: Sequence[dict[str, torch.Tensor]]) -> dict[str, float]:
+def evaluate_pretraining(
+    model: Any, batches: Sequence[dict[str, torch.Tensor]]
+) -> dict[str, float]:
     """Masked-token top-1 accuracy (over all sampled positions), NSP accuracy, and both losses."""
     was_training = model.training
     model.eval()
@@ -184,7 +187,12 @@ def heldout_batches(
 
 
 def linear_warmup_decay(step: int, total: int, warmup: int) -> float:
-    """Learning-rate factor: linear warmup over ``warmup`` steps, then linear decay to 0 at ``total``."""
+    """Learning-rate factor: linear warmup over ``warmup`` steps, then linear decay to 0 at ``total``.
+
+    ``transformers.get_linear_schedule_with_warmup`` one step ahead during warm-up: its factor at
+    step 0 is 0, so the first update would not move the weights; here it is ``1 / warmup``. After
+    warm-up the two are equal (``tests/test_pretraining.py`` checks both).
+    """
     if step < warmup:
         return (step + 1) / warmup
     return max(0.0, (total - step) / max(1, total - warmup))

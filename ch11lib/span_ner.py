@@ -13,7 +13,8 @@ and 3, its width is ``end - start + 1``. :func:`enumerate_spans` lists every spa
 * :func:`decode_spans`: every non-NULL argmax span, optionally only those whose probability reaches a
   threshold (higher threshold: more precision, less recall); spans may overlap.
 * :func:`resolve_overlaps`: a flat output by keeping spans greedily in decreasing score order.
-* :func:`bio_to_spans` / :func:`spans_to_bio`: conversion between the two views of the same entities.
+* :func:`bio_to_spans` / :func:`spans_to_bio`: conversion between the two views of the same entities
+  (``bio_to_spans`` is :func:`ch11lib.tagging.get_entities`: ``(start, end, type)``, inclusive ends).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
+
+from ch11lib.tagging import get_entities
 
 NULL_LABEL = "NULL"
 
@@ -202,11 +205,8 @@ def resolve_overlaps(spans: Sequence[ScoredSpan]) -> list[ScoredSpan]:
     return sorted(kept, key=lambda s: s.start)
 
 
-def bio_to_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """Entities of a BIO sequence as ``(start, end, type)`` with inclusive ends (conlleval reading)."""
-    from ch11lib.tagging import get_entities
-
-    return [(start, end, type_) for type_, start, end in get_entities(list(tags))]
+bio_to_spans = get_entities
+"""Entities of a BIO sequence as ``(start, end, type)``, inclusive ends: :func:`ch11lib.tagging.get_entities`."""
 
 
 def spans_to_bio(spans: Sequence[tuple[int, int, str]], length: int) -> list[str]:

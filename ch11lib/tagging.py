@@ -11,8 +11,8 @@ The pieces SLP3 §11.4 asks for, small enough to read:
 * **Greedy vs CRF** (:func:`greedy_decode`, :class:`CRF`): argmax per position, or a linear-chain CRF
   with a transition matrix and start/end transitions (forward algorithm, Viterbi).
 * **Entity-level scores** (:func:`get_entities`, :func:`entity_scores`): exact-match precision, recall
-  and F1 over typed spans, decoded conlleval-style exactly as ``seqeval``'s default mode does
-  (an ``I-X`` after ``O`` starts an entity; a change of type ends one).
+  and F1 over typed spans ``(start, end, type)``, by ``seqeval`` (conlleval's reading: an ``I-X``
+  after ``O`` starts an entity; a change of type ends one).
 """
 
 from __future__ import annotations
@@ -300,48 +300,26 @@ def bio_allowed_transitions(label_names: Sequence[str]) -> tuple[torch.Tensor, t
 # --------------------------------------------------------------------------------------------------
 
 
-def _split_tag(tag: str) -> tuple[str, str]:
-    # "B-PER" -> ("B", "PER"); "O" -> ("O", "_"), as seqeval does
-    return tag[0], tag[1:].split("-", maxsplit=1)[-1] or "_"
+Entity = tuple[int, int, str]
+"""An entity ``(start, end, type)``, ``end`` inclusive: the one order of the library (span heads too)."""
 
 
-def _ends(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    if prev_tag in ("E", "S"):
-        return True
-    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
-        return True
-    return prev_tag not in ("O", ".") and prev_type != type_
+def get_entities(tags: Sequence[str] | Sequence[Sequence[str]]) -> list[Entity]:
+    """Typed entities ``(start, end, type)`` (``end`` inclusive) read from BIO tags by ``seqeval``.
 
-
-def _starts(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    if tag in ("B", "S"):
-        return True
-    if prev_tag in ("E", "S", "O") and tag in ("E", "I"):
-        return True
-    return tag not in ("O", ".") and prev_type != type_
-
-
-def get_entities(tags: Sequence[str] | Sequence[Sequence[str]]) -> list[tuple[str, int, int]]:
-    """Typed entities ``(type, start, end)`` (``end`` inclusive) read from BIO tags, conlleval-style.
-
-    Ill-formed sequences are read as conlleval reads them: ``I-X`` after ``O`` or after another type
-    starts a new entity. A list of sentences is read as one sequence with ``O`` between sentences.
+    ``seqeval`` reads them as conlleval does: ``I-X`` after ``O`` or after another type starts a new
+    entity. A list of sentences is read as one sequence with ``O`` between sentences. (The library
+    does this; the page teaches what is counted, not how to parse tags.)
     """
+    from seqeval.metrics.sequence_labeling import get_entities as seqeval_entities
+
     flat = list(tags)
-    if any(isinstance(t, (list, tuple)) for t in flat):
-        flat = [t for sentence in flat for t in [*sentence, "O"]]
-    entities = []
-    prev_tag, prev_type, begin = "O", "", 0
-    for i, chunk in enumerate([*flat, "O"]):
-        if not isinstance(chunk, str) or not chunk:
-            raise TypeError(f"tags must be non-empty strings, got {chunk!r} at position {i}")
-        tag, type_ = _split_tag(chunk)
-        if _ends(prev_tag, tag, prev_type, type_):
-            entities.append((prev_type, begin, i - 1))
-        if _starts(prev_tag, tag, prev_type, type_):
-            begin = i
-        prev_tag, prev_type = tag, type_
-    return entities
+    for i, tag in enumerate(
+        t for item in flat for t in (item if isinstance(item, list | tuple) else [item])
+    ):
+        if not isinstance(tag, str) or not tag:
+            raise TypeError(f"tags must be non-empty strings, got {tag!r} at position {i}")
+    return [(start, end, type_) for type_, start, end in seqeval_entities(flat)]
 
 
 def entity_scores(
@@ -349,20 +327,23 @@ def entity_scores(
 ) -> dict[str, float]:
     """Micro-averaged entity-level precision, recall, F1 (exact span and type) and the gold count.
 
-    A score whose denominator is zero is 0.0 (seqeval's default ``zero_division``).
+    Computed by ``seqeval`` (the reference implementation of conlleval's scores); a score whose
+    denominator is zero is 0.0.
     """
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} gold sentences but {len(y_pred)} predicted ones")
     for i, (gold, pred) in enumerate(zip(y_true, y_pred, strict=True)):
         if len(gold) != len(pred):
             raise ValueError(f"sentence {i}: {len(gold)} gold tags but {len(pred)} predicted tags")
-    gold_entities = set(get_entities([list(s) for s in y_true]))
-    pred_entities = set(get_entities([list(s) for s in y_pred]))
-    correct = len(gold_entities & pred_entities)
-    precision = correct / len(pred_entities) if pred_entities else 0.0
-    recall = correct / len(gold_entities) if gold_entities else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "support": len(gold_entities)}
+    y_true, y_pred = [list(s) for s in y_true], [list(s) for s in y_pred]
+    return {
+        "precision": float(precision_score(y_true, y_pred, zero_division=0)),
+        "recall": float(recall_score(y_true, y_pred, zero_division=0)),
+        "f1": float(f1_score(y_true, y_pred, zero_division=0)),
+        "support": len(get_entities(y_true)),
+    }
 
 
 # --------------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from ch11lib.pretraining import (  # noqa: E402
     PRETRAINING_MAX_LENGTH,
     cached_corpus_split,
     encode_examples,
-    evaluate,
+    evaluate_pretraining,
     heldout_batches,
     linear_warmup_decay,
     make_batch,
@@ -513,7 +513,7 @@ def main() -> None:
             result = {
                 "step": log["step"],
                 "tokens": log["tokens_seen"],
-                **evaluate(model, eval_batches),
+                **evaluate_pretraining(model, eval_batches),
             }
             log["evaluations"].append(result)
             print(
@@ -534,7 +534,7 @@ def main() -> None:
                         {
                             "step": log["step"],
                             "tokens": log["tokens_seen"],
-                            **evaluate(model, eval_batches),
+                            **evaluate_pretraining(model, eval_batches),
                         }
                     )
                 export(model, tokenizer, log, args, final=False)

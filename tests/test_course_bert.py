@@ -14,7 +14,12 @@ import torch
 from transformers import BertForPreTraining, pipeline
 
 from ch11lib import resources
-from ch11lib.pretraining import cached_corpus_split, evaluate, heldout_batches, tokenize_documents
+from ch11lib.pretraining import (
+    cached_corpus_split,
+    evaluate_pretraining,
+    heldout_batches,
+    tokenize_documents,
+)
 
 SIZE_LIMIT_BYTES = 25 * 2**20
 
@@ -74,7 +79,7 @@ def test_card_accuracies_are_reproduced(model, tokenizer, log):
     batches = heldout_batches(
         tokenize_documents(heldout, tokenizer), tokenizer, n_pairs=192, max_length=max_length
     )
-    measured = evaluate(model, batches)
+    measured = evaluate_pretraining(model, batches)
     assert abs(measured["mlm_accuracy"] - reported["mlm_accuracy"]) < 0.05, measured
     assert abs(measured["nsp_accuracy"] - reported["nsp_accuracy"]) < 0.08, measured
     # and the card's README states the same numbers as the log

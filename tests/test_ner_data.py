@@ -78,7 +78,7 @@ def test_silver_data_schema_sizes_and_well_formed_tags(silver):
                 if tag.startswith("I-"):
                     assert previous[2:] == tag[2:], tags  # gazetteer output is always valid BIO
     types = Counter(
-        t for row in silver["train"] for t, *_ in get_entities([names[i] for i in row["ner_tags"]])
+        t for row in silver["train"] for *_, t in get_entities([names[i] for i in row["ner_tags"]])
     )
     assert {"PER", "LOC", "ORG", "MISC"} <= set(types) and types["PER"] > 500
     without = sum(all(t == 0 for t in row["ner_tags"]) for row in silver["test"])

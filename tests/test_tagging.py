@@ -214,9 +214,14 @@ def test_get_entities_agrees_with_seqeval_on_random_ill_formed_sequences():
     rng = random.Random(0)
     for _ in range(2000):
         tags = _random_tags(rng, rng.randint(0, 9))
-        assert tagging.get_entities(tags) == seqeval_get_entities(tags), tags
+        expected = [(start, end, kind) for kind, start, end in seqeval_get_entities(tags)]
+        assert tagging.get_entities(tags) == expected, tags
     nested = [_random_tags(rng, 4) for _ in range(3)]
-    assert tagging.get_entities(nested) == seqeval_get_entities(nested)
+    flat = [tag for sentence in nested for tag in [*sentence, "O"]]
+    assert tagging.get_entities(nested) == tagging.get_entities(flat)
+    assert tagging.get_entities(["B-PER", "I-PER", "O", "I-LOC"]) == [(0, 1, "PER"), (3, 3, "LOC")]
+    with pytest.raises(TypeError, match="non-empty strings"):
+        tagging.get_entities(["B-PER", ""])
 
 
 def test_entity_scores_agree_with_seqeval_on_random_corpora():
@@ -234,6 +239,11 @@ def test_entity_scores_agree_with_seqeval_on_random_corpora():
             assert ours["precision"] == pytest.approx(precision_score(y_true, y_pred))
             assert ours["recall"] == pytest.approx(recall_score(y_true, y_pred))
             assert ours["f1"] == pytest.approx(f1_score(y_true, y_pred))
+    # By hand: gold PER(0-1), LOC(3); predicted PER(0) (wrong boundary), LOC(3) (I- starts an entity).
+    scores = tagging.entity_scores(
+        [["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "O", "O", "I-LOC"]]
+    )
+    assert scores == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
     empty = tagging.entity_scores([["O", "O"]], [["O", "O"]])
     assert empty == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     with pytest.raises(ValueError, match="tags"):
