@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ch11lib.corpus import Document, build_corpus, split_corpus
+from ch11lib.corpus import DEFAULT_SOURCES, Document, build_corpus, split_corpus
 from ch11lib.masking import IGNORE_INDEX, MaskingVocab, mask_tokens
 from ch11lib.nsp import PretrainingLoss, collate_pairs, encode_pair, make_packed_nsp_pairs
 from ch11lib.nsp import pretraining_loss as combined_loss
@@ -39,20 +39,27 @@ EVAL_BATCH_SIZE = 64
 PRETRAINING_MAX_LENGTH = 64
 
 
-def cached_corpus_split() -> tuple[list[Document], list[Document]]:
+def cached_corpus_split(
+    sources: Sequence[str] = DEFAULT_SOURCES,
+) -> tuple[list[Document], list[Document]]:
     """``(train, heldout)`` documents of :func:`ch11lib.corpus.build_corpus`, cached on disk.
+
+    Pages ask for ``("wordnet",)`` and take the dictd sources' held-out documents from
+    :func:`ch11lib.heldout_text.heldout_dictd_documents`, so they need no dictd package.
 
     Building the corpus reads all of WordNet (tens of seconds); the result is cached under
     ``ch11lib.cache.cache_dir()`` and rebuilt when the cache version changes.
     """
     from ch11lib.cache import atomic_write, cache_dir
 
-    path = cache_dir() / f"corpus-v{CORPUS_CACHE_VERSION}.json.gz"
+    sources = tuple(sources)
+    name = "" if sources == DEFAULT_SOURCES else "-" + "-".join(sources)
+    path = cache_dir() / f"corpus-v{CORPUS_CACHE_VERSION}{name}.json.gz"
     if path.is_file():
         rows = json.loads(gzip.decompress(path.read_bytes()))
         documents = [Document(r["source"], r["title"], tuple(r["sentences"])) for r in rows]
     else:
-        documents = build_corpus()
+        documents = build_corpus(sources)
         rows = [
             {"source": d.source, "title": d.title, "sentences": list(d.sentences)}
             for d in documents
