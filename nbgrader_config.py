@@ -28,25 +28,27 @@ c.Execute.interrupt_on_timeout = True
 # then fails the whole submission with "Timeout waiting for IOPub output".
 c.Execute.iopub_timeout = 60
 
-# Student cells must not rig the tests (e.g. `torch.allclose = lambda *a, **k: True`, a redefined
-# test helper): ch11lib.autograde.GuardedExecute restores library functions and the locked cells'
-# names before every locked cell (see ch11lib/guard.py). The rest is nbgrader's default pipeline.
+# Student cells must not rig the tests: ch11lib.grading.execute.GuardedExecute runs them in a
+# sandboxed kernel of their own (bubblewrap: no network, no view of the course directory, limits)
+# and the locked cells (setup, helpers, tests) in a trusted kernel, where the student's functions
+# are proxies that pass data only (see README, "What the grader guarantees").
+# CH11_GRADE_UNSANDBOXED=1 grades without the sandbox (the log and the report then say so).
 # Deleted locked cells (tests, setup, helpers) are put back from the source before grading, and a
 # cell whose type the student changed gets its type back (OverwriteCells).
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "ch11lib.autograde.RestoreLockedCells",
+    "ch11lib.grading.restore.RestoreLockedCells",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "ch11lib.autograde.GuardedExecute",
+    "ch11lib.grading.execute.GuardedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "ch11lib.autograde.LimitOutputSize",  # LimitOutput counts lines; one huge line passes it
+    "ch11lib.grading.limits.LimitOutputSize",  # LimitOutput counts lines; one huge line passes it
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -65,5 +67,5 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
     # IPython tracebacks print the failing source lines: keep only "ExceptionType: message".
-    "ch11lib.grading.StripTestTracebacks",
+    "ch11lib.grading.strip.StripTestTracebacks",
 ]

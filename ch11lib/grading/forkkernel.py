@@ -34,12 +34,15 @@ import sys
 from pathlib import Path
 
 SERVER_ENV = "CH11_FORK_SERVER"
+SANDBOX_ENV = "CH11_SANDBOX_REQUEST"  # JSON: what the server does before the kernel starts
 KERNEL_NAME = "ch11-forked"
 
 
-def write_kernelspec(directory: Path, python: str = sys.executable) -> Path:
-    """Write ``<directory>/kernels/ch11-forked/kernel.json``; put ``directory`` on ``JUPYTER_PATH``."""
-    spec_dir = Path(directory) / "kernels" / KERNEL_NAME
+def write_kernelspec(
+    directory: Path, python: str = sys.executable, name: str = KERNEL_NAME
+) -> Path:
+    """Write ``<directory>/kernels/<name>/kernel.json``; put ``directory`` on ``JUPYTER_PATH``."""
+    spec_dir = Path(directory) / "kernels" / name
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
         "argv": [python, str(Path(__file__).resolve()), "-f", "{connection_file}"],
@@ -51,10 +54,84 @@ def write_kernelspec(directory: Path, python: str = sys.executable) -> Path:
     return spec_dir
 
 
+# Variables a sandboxed kernel keeps from the grader's environment (the rest is the grader's business).
+_SANDBOX_ENV = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "MPLBACKEND",
+    "TQDM_DISABLE",
+    "PYTHONWARNINGS",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "CH11_SOURCE",
+    "OMP_NUM_THREADS",
+    "PYTHONHASHSEED",
+    "TOKENIZERS_PARALLELISM",
+)
+
+
+def _empty(folder: str) -> None:
+    """Delete what is in ``folder`` (a tmpfs), never what is mounted under it."""
+    import shutil
+
+    device = os.stat(folder).st_dev
+    for entry in os.listdir(folder):
+        path = os.path.join(folder, entry)
+        if os.path.ismount(path) or os.lstat(path).st_dev != device:
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _enter_sandbox(request: dict) -> None:
+    """In the forked child, still root inside the sandbox: a clean home with only this student's
+    files, the limits, then the student's unprivileged uid (no way back)."""
+    import resource
+    import shutil
+
+    box = request["sandbox"]
+    home, uid = box["home"], box.get("uid")
+    for folder in (home, "/tmp"):
+        _empty(folder)
+    source = box.get("copy_from")
+    if source and os.path.isdir(source):
+        shutil.copytree(source, home, dirs_exist_ok=True, symlinks=False)
+    if uid is not None:
+        for folder, dirs, files in os.walk(home):
+            for name in [*dirs, *files]:
+                os.lchown(os.path.join(folder, name), uid, uid)
+        os.chown(home, uid, uid)
+    for name in box.get("readable", []):  # the connection file jupyter_client wrote 0600
+        os.chmod(name, 0o644)
+    for name, value in box.get("rlimits", {}).items():
+        limit = getattr(resource, f"RLIMIT_{name.upper()}")
+        resource.setrlimit(limit, (int(value), int(value)))
+    env = {k: v for k, v in request["env"].items() if k in _SANDBOX_ENV}
+    env.update(HOME=home, TMPDIR="/tmp", USER="student", **box.get("env", {}))
+    request["env"], request["cwd"] = env, home
+    request.pop("stdout", None)
+    request.pop("stderr", None)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        if os.getuid() == 0 or os.geteuid() == 0:
+            os._exit(70)
+
+
 def _become_kernel(request: dict) -> None:
     """In the forked child: turn into an ipykernel as ``python -m ipykernel_launcher ARGS`` would."""
     os.setsid()  # its own process group: interrupts and kills reach it and its children only
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if request.get("sandbox"):
+        _enter_sandbox(request)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -95,6 +172,31 @@ def preload(names: list[str]) -> None:
                 pass
 
 
+def _kill_uid(uid: int, keep: int = 0) -> None:
+    """SIGKILL every process of ``uid`` (this server sees only its sandbox) except ``keep``."""
+    if uid <= 0:
+        return
+    for _ in range(50):  # a fork bomb refills the table while we kill: go round until empty
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) in (keep, os.getpid()):
+                continue
+            try:
+                with open(f"/proc/{entry}/status") as handle:
+                    status = handle.read()
+            except OSError:
+                continue
+            line = next((x for x in status.splitlines() if x.startswith("Uid:")), "")
+            if line and int(line.split()[1]) == uid:
+                found = True
+                try:
+                    os.kill(int(entry), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if not found:
+            return
+
+
 def serve(socket_path: str, modules: list[str]) -> None:
     """Import ``modules`` (failures are ignored: the kernel will report them), then serve forks.
 
@@ -105,9 +207,12 @@ def serve(socket_path: str, modules: list[str]) -> None:
     import ipykernel.kernelapp  # noqa: F401  (the child needs it; importing it here is the point)
 
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(socket_path)
+    server.bind(socket_path + ".new")
+    os.chmod(socket_path + ".new", 0o600)  # the grader's only: a sandboxed student cannot connect
+    os.rename(socket_path + ".new", socket_path)
     server.listen(64)
     children: dict[int, socket.socket] = {}  # pid -> connection of the launcher that asked
+    uids: dict[int, int] = {}  # pid -> the sandbox uid it runs as
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
@@ -116,6 +221,11 @@ def serve(socket_path: str, modules: list[str]) -> None:
                 if conn is server:
                     client, _ = server.accept()
                     request = json.loads(_receive_line(client) or b"{}")
+                    if request.get("op") == "reap":  # kill a sandbox uid's processes but one
+                        _kill_uid(int(request["uid"]), keep=int(request.get("keep", 0)))
+                        client.sendall(b"done\n")
+                        client.close()
+                        continue
                     pid = os.fork()
                     if pid == 0:
                         server.close()
@@ -127,6 +237,7 @@ def serve(socket_path: str, modules: list[str]) -> None:
                         finally:
                             os._exit(0)
                     children[pid] = client
+                    uids[pid] = int((request.get("sandbox") or {}).get("uid", -1))
                     client.sendall(f"{pid}\n".encode())
                 else:  # the launcher closed its end (it exited or was killed): end its kernel
                     pid = next(p for p, c in children.items() if c is conn)
@@ -134,10 +245,13 @@ def serve(socket_path: str, modules: list[str]) -> None:
                         os.killpg(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+                    if uids.get(pid, -1) > 0:  # and everything the student started
+                        _kill_uid(uids[pid])
             while children:  # reap finished kernels and tell their launchers
                 pid, status = os.waitpid(-1, os.WNOHANG)
                 if pid == 0:
                     break
+                uids.pop(pid, None)
                 conn = children.pop(pid, None)
                 if conn is not None:
                     try:
@@ -157,6 +271,7 @@ def serve(socket_path: str, modules: list[str]) -> None:
 def launch(argv: list[str]) -> int:
     """The kernel process Jupyter sees: a forked kernel from the server, or a normal one."""
     path = os.environ.get(SERVER_ENV)
+    sandbox = os.environ.get(SANDBOX_ENV)
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         if not path:
@@ -164,8 +279,13 @@ def launch(argv: list[str]) -> int:
         conn.connect(path)
     except OSError:
         conn.close()
+        if sandbox:  # never fall back to an unsandboxed kernel for a student
+            print("the sandbox's kernel server is not running", file=sys.stderr)
+            return 1
         os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
     request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+    if sandbox:
+        request["sandbox"] = json.loads(sandbox)
     for fd, key in ((1, "stdout"), (2, "stderr")):  # the kernel writes where this process would
         if os.path.exists(f"/proc/{os.getpid()}/fd/{fd}"):
             request[key] = f"/proc/{os.getpid()}/fd/{fd}"  # reopens pipes too

@@ -1,0 +1,333 @@
+"""The instructor's command line: autograde a class, return feedback, export grades, class report.
+
+Run from the course directory (the repository root, where ``nbgrader_config.py`` lives)::
+
+    python -m ch11lib.grading autograde a1_encoder --submissions path/to/submissions --jobs 2
+    python -m ch11lib.grading feedback a1_encoder        # feedback/<student>/a1_encoder/*.html
+    python -m ch11lib.grading export grades.csv          # one row per student and assignment
+    python -m ch11lib.grading report a1_encoder          # reports/a1_encoder/report.md + PNG plots
+    python -m ch11lib.grading leaks a1_encoder           # hidden-test source in what students get?
+
+(``python -m ch11lib.course`` still works.) Students' code runs in the bubblewrap sandbox; if it
+cannot start, autograding stops and says how to fix it; ``--no-sandbox`` grades without it, and the
+log and the class report then say so in their first line.
+
+``make autograde ASSIGNMENT=a1_encoder SUBMISSIONS=path/`` and friends call these. Submissions are
+``<student>/<assignment>.ipynb`` or ``<student>/<assignment>/<assignment>.ipynb`` folders (default: the
+course's ``submitted/``, where ``nbgrader collect`` puts them). The report reads the gradebook
+(``nbgrader.api.Gradebook``) and the autograded notebooks, never re-runs anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from ch11lib.grading import batch as ag
+from ch11lib.grading import sandbox
+from ch11lib.grading.execute import marked_unsandboxed
+from ch11lib.guard import is_test
+
+# --------------------------------------------------------------------------------------------------
+# Hidden tests must stay hidden
+# --------------------------------------------------------------------------------------------------
+
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", flags=re.S)
+
+
+def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
+    """Code lines of the hidden tests that a student must never see.
+
+    Lines that also occur, whole or as part of a line, outside the hidden blocks (visible tests,
+    setup, the reference solution, which a student may write too) are left out, and so are short
+    lines (25 characters or fewer), comments and strings: an assertion's message is meant to reach
+    students.
+    """
+    hidden, elsewhere = set(), set()
+    for cell in source.cells:
+        blocks = _HIDDEN.findall(cell.source)
+        hidden |= {line.strip() for block in blocks for line in block.splitlines()}
+        elsewhere |= {line.strip() for line in _HIDDEN.sub("", cell.source).splitlines()}
+    candidates = [
+        h for h in hidden - elsewhere if len(h) > 25 and not h.startswith(("#", '"', "'"))
+    ]
+    # matching is by substring (tracebacks prefix lines with "---> 12"), so a hidden line that is
+    # part of a visible one ("... for t, e in zip(a, b)]") would be a false alarm
+    return sorted(h for h in candidates if not any(h in line for line in elsewhere))
+
+
+def html_text(page: str) -> str:
+    """The text of an HTML page (tags removed, entities decoded), to search for leaked source."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def leaks(text: str, hidden: list[str]) -> list[str]:
+    """The hidden lines that occur in ``text``."""
+    return [line for line in hidden if line in text]
+
+
+def check_leaks(course: Path, assignment: str) -> dict[str, list[str]]:
+    """``{file: leaked hidden lines}`` over the release (if there is one in ``assignments/``) and
+    every feedback page of the assignment."""
+    course = Path(course)
+    source = nbformat.read(course / "solutions" / assignment / f"{assignment}.ipynb", 4)
+    hidden = hidden_test_lines(source)
+    found = {}
+    release_path = course / "assignments" / assignment / f"{assignment}.ipynb"
+    if release_path.is_file():
+        release_text = json_unescape(release_path.read_text(encoding="utf-8"))
+        leaked = leaks(release_text, hidden)
+        if leaked or "BEGIN HIDDEN TESTS" in release_text:
+            found[str(release_path)] = leaked or ["BEGIN HIDDEN TESTS"]
+    for page in sorted((course / "feedback").glob(f"*/{assignment}/*.html")):
+        text = html_text(page.read_text(encoding="utf-8"))
+        leaked = leaks(text, hidden) + (
+            ["BEGIN HIDDEN TESTS"] if "BEGIN HIDDEN TESTS" in text else []
+        )
+        if leaked:
+            found[str(page)] = leaked
+    return found
+
+
+def json_unescape(text: str) -> str:
+    return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+# --------------------------------------------------------------------------------------------------
+# Class report
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClassScores:
+    """Per-student, per-test scores of one assignment, read from the gradebook."""
+
+    assignment: str
+    max_points: dict[str, float]  # grade_id -> points, notebook order
+    scores: dict[str, dict[str, float]]  # student -> grade_id -> points
+    totals: dict[str, float]
+
+
+def read_scores(course: Path, assignment: str) -> ClassScores:
+    """Scores of every submission of ``assignment`` from the course's gradebook."""
+    with ag.gradebook(course) as gb:
+        max_points: dict[str, float] = {}
+        for notebook in gb.find_assignment(assignment).notebooks:
+            for cell in notebook.grade_cells:
+                max_points[cell.name] = float(cell.max_score)
+        scores, totals = {}, {}
+        for submission in gb.assignment_submissions(assignment):
+            cells = {}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    cells[grade.name] = float(grade.score)
+            scores[submission.student_id] = cells
+            totals[submission.student_id] = float(submission.score)
+    return ClassScores(assignment, max_points, scores, totals)
+
+
+def failure_messages(course: Path, assignment: str) -> dict[str, Counter[str]]:
+    """``{grade_id: Counter(first line of the error)}`` over the autograded notebooks."""
+    messages: dict[str, Counter[str]] = {}
+    for path in sorted((Path(course) / "autograded").glob(f"*/{assignment}/*.ipynb")):
+        try:
+            nb = nbformat.read(path, 4)
+        except Exception:  # noqa: BLE001,S112  (a broken autograded file: nothing to count)
+            continue
+        for cell in nb.cells:
+            if not is_test(cell):
+                continue
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    message = f"{output.get('ename')}: {output.get('evalue', '')}".splitlines()[0]
+                    messages.setdefault(grade_id, Counter())[message[:160]] += 1
+                    break
+    return messages
+
+
+def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> Path:
+    """Write ``report.md`` with score distributions (PNG) and the most common failures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    course = Path(course)
+    out = Path(out_dir) if out_dir else course / "reports" / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    data = read_scores(course, assignment)
+    students = sorted(data.scores)
+    if not students:
+        raise ValueError(f"no autograded submissions of {assignment} in the gradebook")
+    tests = list(data.max_points)
+
+    cols = 4
+    rows = (len(tests) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    for ax, grade_id in zip(axes.flat, tests, strict=False):
+        points = [data.scores[s].get(grade_id, 0.0) for s in students]
+        top = data.max_points[grade_id]
+        ax.hist(points, bins=np.linspace(0, top, min(int(top), 10) + 2), color="tab:blue")
+        ax.set_title(grade_id, fontsize=8)
+        ax.set_xlabel(f"points (of {top:g})", fontsize=7)
+        ax.set_ylabel("students", fontsize=7)
+    for ax in list(axes.flat)[len(tests) :]:
+        ax.axis("off")
+    fig.suptitle(f"{assignment}: points per test ({len(students)} students)")
+    fig.tight_layout()
+    fig.savefig(out / "per_test.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist([data.totals[s] for s in students], bins=np.linspace(0, 100, 21), color="tab:green")
+    ax.set_title(f"{assignment}: total score")
+    ax.set_xlabel("score (of 100)")
+    ax.set_ylabel("students")
+    fig.tight_layout()
+    fig.savefig(out / "totals.png", dpi=110)
+    plt.close(fig)
+
+    messages = failure_messages(course, assignment)
+    failing = []
+    for grade_id in tests:
+        top = data.max_points[grade_id]
+        lost = [s for s in students if data.scores[s].get(grade_id, 0.0) < top]
+        mean = sum(data.scores[s].get(grade_id, 0.0) for s in students) / len(students)
+        failing.append((len(lost), grade_id, mean, top))
+    failing.sort(key=lambda row: (-row[0], row[1]))
+
+    totals = np.array([data.totals[s] for s in students])
+    unsandboxed = marked_unsandboxed(course, assignment)
+    lines = [
+        f"# Class report: {assignment}",
+        "",
+    ]
+    if unsandboxed:
+        lines[0] = (
+            f"# Class report: {assignment} ({sandbox.UNSANDBOXED_WARNING}; "
+            f"{len(unsandboxed)} of {len(students)} submissions)"
+        )
+    lines += [
+        f"{len(students)} autograded submissions. Total score: mean {totals.mean():.1f}, "
+        f"median {np.median(totals):.1f}, min {totals.min():.0f}, max {totals.max():.0f}; "
+        f"{int((totals == 100).sum())} students with full marks.",
+        "",
+        "![total scores](totals.png)",
+        "",
+        "![points per test](per_test.png)",
+        "",
+        "## Tests students fail most",
+        "",
+        "| test | students who lost points | mean points | most common error |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for count, grade_id, mean, top in failing:
+        common = messages.get(grade_id, Counter()).most_common(1)
+        error = f"{common[0][0]} ({common[0][1]}x)" if common else ""
+        error = error.replace("|", "\\|")
+        lines.append(
+            f"| `{grade_id}` | {count} ({count / len(students):.0%}) | "
+            f"{mean:.1f} / {top:g} | {error} |"
+        )
+    lines += ["", "## Students", "", "| student | score |", "| --- | ---: |"]
+    lines += [f"| {s} | {data.totals[s]:g} |" for s in students]
+    report = out / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return report
+
+
+# --------------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ch11lib.grading",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--course", type=Path, default=Path("."), help="course directory")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("autograde", help="autograde every submission of an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--submissions", type=Path, default=None)
+    p.add_argument("--jobs", type=int, default=2, help="parallel nbgrader processes")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell limit in seconds")
+    p.add_argument("--no-fork", action="store_true", help="start every kernel from scratch")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the students' code WITHOUT the sandbox (same as CH11_GRADE_UNSANDBOXED=1)",
+    )
+    p = sub.add_parser("feedback", help="HTML feedback for every autograded student")
+    p.add_argument("assignment")
+    p = sub.add_parser("export", help="grades as CSV (nbgrader export)")
+    p.add_argument("to", nargs="?", default="grades.csv")
+    p = sub.add_parser("report", help="class report: score distributions, most failed tests")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, default=None)
+    p = sub.add_parser("leaks", help="fail if hidden-test source is in a release or feedback")
+    p.add_argument("assignment")
+    args = parser.parse_args(argv)
+    course = args.course.resolve()
+    if not (course / "nbgrader_config.py").is_file():
+        parser.error(f"{course} is not a course directory (no nbgrader_config.py)")
+
+    if args.command == "autograde":
+        sandboxed = not (args.no_sandbox or sandbox.unsandboxed())
+        if not sandboxed:
+            print(sandbox.UNSANDBOXED_WARNING, flush=True)
+        try:
+            result = ag.autograde(
+                course,
+                args.assignment,
+                submissions=args.submissions,
+                jobs=args.jobs,
+                timeout=args.timeout,
+                fork=not args.no_fork,
+                sandboxed=sandboxed,
+            )
+        except sandbox.SandboxUnavailable as exc:
+            print(f"grading stopped: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"autograded {len(result.graded)} submissions of {args.assignment} in "
+            f"{result.seconds:.0f} s ({result.seconds_per_submission:.1f} s each, "
+            f"{result.jobs} jobs)"
+        )
+        for who, problem in sorted(result.problems.items()):
+            print(f"  not graded: {who}: {problem}")
+        return 0
+    if args.command == "feedback":
+        ag.run_nbgrader(course, "generate_feedback", args.assignment, "--force")
+        found = check_leaks(course, args.assignment)
+        for path, lines in found.items():
+            print(f"WARNING: {path} shows hidden test source: {lines[:2]}", file=sys.stderr)
+        print(f"feedback in {course / 'feedback'}")
+        return 1 if found else 0
+    if args.command == "export":
+        ag.run_nbgrader(course, "export", "--to", str(args.to))
+        print(f"grades written to {args.to}")
+        return 0
+    if args.command == "report":
+        print(f"report written to {write_report(course, args.assignment, args.out)}")
+        return 0
+    found = check_leaks(course, args.assignment)
+    for path, lines in found.items():
+        print(f"{path}: {lines[:3]}")
+    print("no hidden test source found" if not found else f"{len(found)} files leak")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
