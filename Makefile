@@ -7,8 +7,8 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/a*))
 .PHONY: install book test lint format assignments check-assignments clean \
 	autograde feedback export report leaks bench-autograde mutation-report student-edition
 
-install:            ## Install everything (Python packages in .venv; WordNet via apt when run as root)
-	bash scripts/install.sh
+install:            ## Install everything in .venv (CPU torch; CUDA=1 for CUDA on Linux), WordNet, Debian packages when root
+	PYTHON=$(PYTHON) bash scripts/install.sh $(if $(CUDA),--cuda)
 
 book:               ## Build the book into _build/html (offline, warnings are errors)
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going
