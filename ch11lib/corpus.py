@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import gzip
 import re
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ch11lib.data.splits import hash_split
 from ch11lib.errors import MissingResourceError
 
 DICTD_DIR = Path("/usr/share/dictd")
@@ -201,7 +201,7 @@ def _definition_sentence(synset) -> str:
 
 
 def _wordnet_documents() -> list[Document]:
-    from ch11lib.wordnet import load_wordnet
+    from ch11lib.data.wordnet import load_wordnet
 
     wordnet = load_wordnet()
     groups: dict[str, list] = defaultdict(list)
@@ -252,9 +252,13 @@ def build_corpus(sources: Sequence[str] = DEFAULT_SOURCES) -> list[Document]:
 
 
 def is_heldout(document: Document, heldout_percent: int = 3) -> bool:
-    """Whether ``document`` belongs to the held-out split (a hash of source and title, no RNG)."""
-    bucket = zlib.crc32(f"{document.source}/{document.title}".encode()) % 100
-    return bucket < heldout_percent
+    """Whether ``document`` belongs to the held-out split (a hash of source and title, no RNG).
+
+    The hash is CRC-32 because the course BERT was trained on the split it gives.
+    """
+    key = f"{document.source}/{document.title}"
+    shares = [("heldout", heldout_percent), ("train", 100 - heldout_percent)]
+    return hash_split(key, shares, 100, "crc32") == "heldout"
 
 
 def split_corpus(

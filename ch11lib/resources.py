@@ -187,7 +187,11 @@ def load_model(name: str = "encoder", model_class: Any = None, **kwargs: Any):
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A data set with an embedded builder and a hub adapter that map to the same schema."""
+    """A data set: the function that builds it offline and the hub adapter, mapping to one schema.
+
+    ``embedded`` and ``hub`` are ``"module:function"`` names, imported only when the data set is
+    loaded (so ``import ch11lib`` stays light); ``args`` are passed to either function.
+    """
 
     name: str
     description: str
@@ -196,11 +200,9 @@ class DatasetSpec:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-DATASETS: dict[str, DatasetSpec] = {}
-
 # The real data set behind each task for users who are online (CH11_SOURCE=hub): Hugging Face hub id
 # and configuration. This table is the only place they are named; the modules that adapt each one
-# to the course's schema (ch11lib.tasks, ch11lib.ner_data) read it from here.
+# to the course's schema (ch11lib.data.tasks, ch11lib.data.ner) read it from here.
 HUB_DATASET_IDS: dict[str, tuple[str, str | None]] = {
     "supersense": ("nyu-mll/glue", "sst2"),  # sequence classification: SST-2 sentiment
     "nli": ("nyu-mll/multi_nli", None),  # pair-wise classification: MultiNLI
@@ -208,17 +210,15 @@ HUB_DATASET_IDS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def register_dataset(spec: DatasetSpec) -> DatasetSpec:
-    """Make a data set loadable by name (modules register theirs when imported)."""
-    DATASETS[spec.name] = spec
-    return spec
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
+    args: tuple[Any, ...] = ()
 def load_dataset(name: str, **kwargs: Any):
     """Data set ``name`` from the active source (a ``datasets.DatasetDict`` for task data)."""
-    _import_dataset_modules()
     if name not in DATASETS:
-        raise KeyError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS)) or 'none'}")
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
     spec = DATASETS[name]
     if get_source() == "embedded":
         import datasets
@@ -227,23 +227,66 @@ def load_dataset(name: str, **kwargs: Any):
     if get_source() == "hub":
         if spec.hub is None:
             raise MissingResourceError(
+_WORDNET_LICENCE = "WordNet 3.0 licence (Princeton)"
+
+# Every data set of the course, by name: the one table (data modules register nothing).
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec(
+            "supersense",
+            "WordNet noun definitions -> 25 supersenses (offline); SST-2 sentiment (hub)",
+            "ch11lib.data.tasks:load_supersense_embedded",
+            "ch11lib.data.tasks:load_sst2_hub",
+            {"licence": _WORDNET_LICENCE, "hub_id": "/".join(HUB_DATASET_IDS["supersense"])},
+        ),
+        DatasetSpec(
+            "nli",
+            "WordNet examples with one word substituted -> entailment/neutral/contradiction "
+            "(offline); MultiNLI (hub)",
+            "ch11lib.data.tasks:load_nli_embedded",
+            "ch11lib.data.tasks:load_multinli_hub",
+            {"licence": _WORDNET_LICENCE, "hub_id": HUB_DATASET_IDS["nli"][0]},
+        ),
+        DatasetSpec(
+            "ner",
+            "NER in BIO: silver WordNet glosses tagged by a WordNet-instance gazetteer (offline); "
+            "CoNLL-2003 (hub)",
+            "ch11lib.data.ner:load_silver_ner",
+            "ch11lib.data.ner:load_conll2003_from_hub",
+            {"hub_id": HUB_DATASET_IDS["ner"][0], "labels": "silver (offline), gold (hub)"},
+        ),
+        DatasetSpec(
+            "chatterbot-multilingual",
+            "ChatterBot dialogue corpus: utterances in ~28 languages, very unequal sizes "
+            "(dict language -> list of strings)",
+            "ch11lib.data.chatterbot:load_chatterbot_corpus",
+            None,
+            {"licence": "BSD-3-Clause", "source": "PyPI chatterbot-corpus"},
+        ),
+        DatasetSpec(
+            "simlex999",
+            "SimLex-999 (Hill et al. 2015): 999 word pairs with human similarity ratings 0-10",
+            "ch11lib.data.word_similarity:load_word_similarity",
+            "ch11lib.data.word_similarity:load_word_similarity",
+            {"source": "gensim/test/test_data/simlex999.txt"},
+            ("simlex999",),
+        ),
+        DatasetSpec(
+            "wordsim353",
+            "WordSim-353 (Finkelstein et al. 2002): 353 word pairs with relatedness ratings 0-10",
+            "ch11lib.data.word_similarity:load_word_similarity",
+            "ch11lib.data.word_similarity:load_word_similarity",
+            {"source": "gensim/test/test_data/wordsim353.tsv"},
+            ("wordsim353",),
+        ),
+    ]
+}
+
+
+def _function(name: str) -> Callable[..., Any]:
+    import importlib
                 f"data set {name!r} has no hub version; use CH11_SOURCE=embedded"
             )
-        return spec.hub(**kwargs)
-    return spec.embedded(**kwargs)
-
-
-# Modules that register data sets; imported lazily so `import ch11lib` stays light.
-DATASET_MODULES: list[str] = [
-    "ch11lib.tasks",  # supersense (sequence classification), nli (pair-wise)
-    "ch11lib.ner_data",  # ner (sequence labelling and spans)
-    "ch11lib.multilingual",  # multilingual dialogue corpus
-    "ch11lib.anisotropy",  # simlex999, wordsim353
-]
-
-
-def _import_dataset_modules() -> None:
-    import importlib
-
-    for module in DATASET_MODULES:
-        importlib.import_module(module)
+        return _function(spec.hub)(*spec.args, **kwargs)
+    return _function(spec.embedded)(*spec.args, **kwargs)

@@ -1,6 +1,6 @@
 """Build the silver WordNet NER data once and write it to ch11lib/assets/ner_wordnet_silver.jsonl.gz.
 
-Takes a few minutes on a small CPU (WordNet hypernym closures). See ch11lib/ner_data.py for exactly
+Takes a few minutes on a small CPU (WordNet hypernym closures). See ch11lib/data/ner.py for exactly
 how the silver tags are made. Usage:  python scripts/build_ner_assets.py
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from ch11lib import ner_data
-from ch11lib.wordnet import load_wordnet
+from ch11lib.data import ner as ner_data
+from ch11lib.data.wordnet import load_wordnet
 
 
 def main() -> None:

@@ -7,20 +7,20 @@ With --check nothing is written: the script fails if the files differ from a fre
 import sys
 from collections import Counter
 
-from ch11lib.tasks import _BUILDERS, asset_path, read_rows, write_rows
-from ch11lib.wordnet import load_wordnet
+from ch11lib.data.tasks import BUILDERS, asset_path, read_rows, write_rows
+from ch11lib.data.wordnet import load_wordnet
 
 
 def main() -> int:
     check = "--check" in sys.argv[1:]
     wordnet = load_wordnet()
-    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(_BUILDERS)
-    unknown = set(names) - set(_BUILDERS)
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(BUILDERS)
+    unknown = set(names) - set(BUILDERS)
     if unknown:
-        raise SystemExit(f"unknown task(s) {sorted(unknown)}; known: {sorted(_BUILDERS)}")
+        raise SystemExit(f"unknown task(s) {sorted(unknown)}; known: {sorted(BUILDERS)}")
     status = 0
     for name in names:
-        build = _BUILDERS[name]
+        build = BUILDERS[name]
         rows = build(wordnet)
         path = asset_path(name)
         print(f"{name}: {len(rows)} rows", dict(Counter(row["split"] for row in rows)))

@@ -1,4 +1,5 @@
-"""The library's layout: old module names that handed-out notebooks import still work."""
+"""The library's layout: one explicit table of data sets, and old module names that handed-out
+notebooks import still work."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ import pytest
 ALIASES = [
     ("ch11lib.spans", "ch11lib.spanbert"),
     ("ch11lib.span_heads", "ch11lib.span_ner"),
+    ("ch11lib.wordnet", "ch11lib.data.wordnet"),
+    ("ch11lib.tasks", "ch11lib.data.tasks"),
+    ("ch11lib.ner_data", "ch11lib.data.ner"),
+]
+DATA_MODULES = [
+    "ch11lib.data.chatterbot",
+    "ch11lib.data.ner",
+    "ch11lib.data.splits",
+    "ch11lib.data.tasks",
+    "ch11lib.data.word_similarity",
+    "ch11lib.data.wordnet",
+    "ch11lib.data.wsd_examples",
 ]
 
 
@@ -32,3 +45,39 @@ def test_old_names_reach_the_functions_the_assignments_switch_off() -> None:
     # imported under the old name.
     assert old_lengths is span_length_probabilities
     assert old_enumerate is enumerate_spans
+
+
+def test_the_data_set_table_is_explicit_and_every_entry_resolves() -> None:
+    from ch11lib import resources
+
+    before = dict(resources.DATASETS)
+    for module in DATA_MODULES:
+        importlib.import_module(module)
+    assert resources.DATASETS == before, "importing a data module changed the table of data sets"
+    assert not hasattr(resources, "register_dataset") and not hasattr(resources, "DATASET_MODULES")
+    assert set(before) == {
+        "supersense", "nli", "ner", "chatterbot-multilingual", "simlex999", "wordsim353"
+    }  # fmt: skip
+    for spec in before.values():
+        for name in filter(None, (spec.embedded, spec.hub)):
+            module, _, function = name.partition(":")
+            assert module.startswith("ch11lib.data."), f"{spec.name}: {name} is not a data module"
+            assert callable(getattr(importlib.import_module(module), function)), name
+    with pytest.raises(KeyError, match="unknown data set"):
+        resources.load_dataset("no-such-set")
+
+
+def test_one_hash_split_rule() -> None:
+    from ch11lib.data.splits import hash_split, stable_hash
+
+    shares = [("test", 1), ("validation", 1), ("train", 8)]
+    counts = {name: 0 for name, _ in shares}
+    for i in range(5000):
+        counts[hash_split(f"key{i}", shares, 10)] += 1
+    assert abs(counts["test"] / 5000 - 0.1) < 0.02 and abs(counts["train"] / 5000 - 0.8) < 0.03
+    assert hash_split("bank.n.01", shares, 10) == hash_split("bank.n.01", shares, 10)
+    assert stable_hash("a", "md5-64") == stable_hash("a", "md5") >> 64
+    with pytest.raises(ValueError, match="add up"):
+        hash_split("x", [("train", 5)], 10)
+    with pytest.raises(ValueError, match="unknown hash"):
+        stable_hash("x", "sha1")  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Tests for ch11lib.ner_data: gazetteer tagging, the shipped silver data, the CoNLL-2003 adapter."""
+"""Tests for ch11lib.data.ner: gazetteer tagging, the shipped silver data, the CoNLL-2003 adapter."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import datasets
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
-from ch11lib import ner_data, resources
+from ch11lib import resources
+from ch11lib.data import ner as ner_data
 from ch11lib.tagging import get_entities
 
 GAZETTEER = {

@@ -12,7 +12,7 @@ from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities as seqeval_get_entities
 
 from ch11lib import resources, tagging
-from ch11lib.ner_data import NER_LABELS
+from ch11lib.data.ner import NER_LABELS
 
 LABEL = {name: i for i, name in enumerate(NER_LABELS)}
 

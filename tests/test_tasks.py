@@ -1,4 +1,4 @@
-"""Tests for ch11lib.tasks: the embedded task data (provenance, splits, balance) and the hub adapters."""
+"""Tests for ch11lib.data.tasks: the embedded task data (provenance, splits, balance) and the hub adapters."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import random
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from ch11lib import resources, tasks
-from ch11lib.tasks import adapt_multinli, adapt_sst2, balance, substitute
+from ch11lib import resources
+from ch11lib.data import tasks
+from ch11lib.data.tasks import adapt_multinli, adapt_sst2, balance, substitute
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_nli_schema_splits_and_balance(nli: DatasetDict) -> None:
 
 
 def test_embedded_rows_come_from_wordnet(supersense: DatasetDict, nli: DatasetDict) -> None:
-    from ch11lib.wordnet import load_wordnet
+    from ch11lib.data.wordnet import load_wordnet
 
     wordnet = load_wordnet()
     names = supersense["test"].features["label"].names

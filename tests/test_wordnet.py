@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ch11lib import MissingResourceError, wordnet
+from ch11lib import MissingResourceError
+from ch11lib.data import wordnet
 
 
 def test_lexnames_has_the_45_lexicographer_files():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ch11lib import wsd
-from ch11lib.wordnet import load_wordnet
+from ch11lib.data.wordnet import load_wordnet
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,9 @@ def test_locate_lemma_inflections_and_multiword(wn):
 
 def test_split_is_deterministic_and_proportional(examples):
     assert wsd.split_of("bank.n.01#0") == wsd.split_of("bank.n.01#0")
-    shares = {s: np.mean([e.split == s for e in examples]) for s in ("train", "dev", "test")}
+    shares = {s: np.mean([e.split == s for e in examples]) for s in ("train", "validation", "test")}
     assert shares["test"] == pytest.approx(0.20, abs=0.02)
-    assert shares["dev"] == pytest.approx(0.15, abs=0.02)
+    assert shares["validation"] == pytest.approx(0.15, abs=0.02)
 
 
 def test_asset_is_consistent_with_wordnet(wn, examples):
@@ -130,7 +130,7 @@ def test_baselines_and_breakdown(examples):
     wn = load_wordnet()
     e = test[0]
     expected = lesk(
-        [m.group() for m in wsd._TOKEN.finditer(e.sentence)],
+        [m.group() for m in wsd.TOKEN_PATTERN.finditer(e.sentence)],
         e.lemma,
         synsets=[wn.synset(s) for s in e.candidates],
     )
