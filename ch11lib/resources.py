@@ -195,9 +195,10 @@ class DatasetSpec:
 
     name: str
     description: str
-    embedded: Callable[..., Any]
-    hub: Callable[..., Any] | None = None
+    embedded: str
+    hub: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    args: tuple[Any, ...] = ()
 
 
 # The real data set behind each task for users who are online (CH11_SOURCE=hub): Hugging Face hub id
@@ -209,24 +210,6 @@ HUB_DATASET_IDS: dict[str, tuple[str, str | None]] = {
     "ner": ("eriktks/conll2003", None),  # sequence labelling and spans: CoNLL-2003
 }
 
-
-    module, _, function = name.partition(":")
-    return getattr(importlib.import_module(module), function)
-
-
-    args: tuple[Any, ...] = ()
-def load_dataset(name: str, **kwargs: Any):
-    """Data set ``name`` from the active source (a ``datasets.DatasetDict`` for task data)."""
-    if name not in DATASETS:
-        raise KeyError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
-    spec = DATASETS[name]
-    if get_source() == "embedded":
-        import datasets
-
-        datasets.disable_progress_bars()  # building local data is quick; widgets would clutter pages
-    if get_source() == "hub":
-        if spec.hub is None:
-            raise MissingResourceError(
 _WORDNET_LICENCE = "WordNet 3.0 licence (Princeton)"
 
 # Every data set of the course, by name: the one table (data modules register nothing).
@@ -286,6 +269,23 @@ DATASETS: dict[str, DatasetSpec] = {
 
 def _function(name: str) -> Callable[..., Any]:
     import importlib
+
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def load_dataset(name: str, **kwargs: Any):
+    """Data set ``name`` from the active source (a ``datasets.DatasetDict`` for task data)."""
+    if name not in DATASETS:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
+    spec = DATASETS[name]
+    if get_source() == "embedded":
+        import datasets
+
+        datasets.disable_progress_bars()  # building local data is quick; widgets would clutter pages
+    if get_source() == "hub":
+        if spec.hub is None:
+            raise MissingResourceError(
                 f"data set {name!r} has no hub version; use CH11_SOURCE=embedded"
             )
         return _function(spec.hub)(*spec.args, **kwargs)
