@@ -1,5 +1,7 @@
 """Anisotropy of contextual embeddings: measuring it, finding rogue dimensions, standardizing.
 
+Page ``08_anisotropy``; assignment a4_representations.
+
 In an isotropic space random directions are equally likely and the expected cosine of two random
 vectors is 0. Contextual embeddings are anisotropic (Ethayarajh, 2019): two *unrelated* words have a
 high average cosine, growing with depth. Timkey & van Schijndel (2021) showed that this cosine is

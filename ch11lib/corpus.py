@@ -1,5 +1,8 @@
 """The course's pretraining corpus: real English documents that install offline from Debian.
 
+Pages ``02_masked_language_modelling`` to ``05_spanbert`` (the course BERT's corpus, page
+``04_pretraining_a_bert``).
+
 BERT was pretrained on 3.3 billion words (BooksCorpus + English Wikipedia). Neither installs offline, so
 the course's own small BERT learns from what the Debian archive ships with a licence that allows it:
 

@@ -1,5 +1,7 @@
 """Knowledge distillation, DistilBERT style: a student with half the layers learns from a teacher.
 
+Page ``12_distillation``.
+
 DistilBERT {cite}`sanh2019distilbert` initialises a 6-layer student from a 12-layer BERT by taking one
 layer out of two, then trains it with a *triple loss*:
 

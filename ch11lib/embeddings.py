@@ -1,5 +1,7 @@
 """Contextual embeddings of word occurrences from a BERT-style encoder.
 
+Pages ``07_contextual_embeddings_wsd`` and ``08_anisotropy``; assignment a4_representations.
+
 A contextual embedding belongs to a word *occurrence*: "bank" in "the bank raised rates" and in "the
 river bank" get different vectors. An encoder works on WordPieces, so the vector of a word is pooled
 from the vectors of its pieces ("embeddings" -> "em ##bed ##ding ##s"): their ``mean`` or the ``first``

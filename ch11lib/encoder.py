@@ -1,5 +1,7 @@
 """A readable bidirectional transformer encoder (BERT) that loads real BERT weights.
 
+Page ``01_bidirectional_encoders``; assignment a1_encoder.
+
 This is the encoder of SLP3 chapter 11 written out in plain PyTorch, one small class per idea, so a
 student can read it top to bottom:
 

@@ -1,4 +1,7 @@
-"""Exceptions shared by every ch11lib module."""
+"""Exceptions shared by every ch11lib module.
+
+A utility of every module, shown on no page.
+"""
 
 
 class MissingResourceError(RuntimeError):

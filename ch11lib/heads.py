@@ -1,5 +1,7 @@
 """Classification heads on top of a BERT encoder: sequence and pair-wise sequence classification.
 
+Pages ``09_sequence_and_pair_classification`` and ``12_distillation``; assignment a5_finetuning.
+
 SLP3 section 11.4 (fine-tuning): the final-layer output of ``[CLS]``, $z_{CLS}$, summarises the input;
 a task head with a weight matrix $W_C$ maps it to label scores, $y = \\mathrm{softmax}(W_C z_{CLS})$,
 trained with cross-entropy on labelled data. Pair-wise classification (NLI, paraphrase) feeds both

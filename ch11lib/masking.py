@@ -1,5 +1,7 @@
 """Masked language modelling (MLM): choosing what to hide, and the loss on what was hidden.
 
+Page ``02_masked_language_modelling``; assignment a2_mlm.
+
 BERT learns by a cloze game (SLP3 11.2.1). For every training sequence:
 
 1. **sample** 15% of the ordinary tokens (never ``[CLS]``, ``[SEP]``, ``[PAD]``: there is nothing to

@@ -1,5 +1,7 @@
 """Exponentiated sampling of languages for multilingual pretraining (XLM-R style).
 
+Page ``06_multilingual``; assignment a4_representations.
+
 A multilingual corpus is dominated by a few high-resource languages. If training batches are drawn in
 proportion to corpus size p_i, the vocabulary and the model see little of the low-resource languages.
 XLM-R (Conneau et al., 2020) draws language i with probability

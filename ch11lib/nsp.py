@@ -1,5 +1,7 @@
 """Next sentence prediction (NSP): building sentence pairs, encoding them, and the combined loss.
 
+Page ``03_next_sentence_prediction``; assignment a3_nsp_spans.
+
 BERT's second pretraining task (SLP3 11.2.2): given two spans of text A and B, decide whether B really
 follows A in a document. Half of the training pairs are true continuations (label ``0 = IsNext``, the
 convention of Hugging Face's ``BertForPreTraining``), half pair A with a sentence drawn from **another**

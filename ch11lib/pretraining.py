@@ -1,5 +1,7 @@
 """Pretraining a BERT with MLM + NSP: batches, the training step, evaluation, a tiny live run.
 
+Page ``04_pretraining_a_bert`` (and ``scripts/pretrain_course_bert.py``).
+
 The pieces `scripts/pretrain_course_bert.py` uses to train the course's own BERT, and the "Pretraining a
 BERT" chapter uses to train a tiny one on the page and to evaluate the shipped checkpoint:
 

@@ -1,5 +1,7 @@
 """One place that resolves every model and data set the course uses, by name.
 
+A utility of every page (each loads its models and data through it), shown on no page.
+
 Pages, assignments and tests ask for ``"minilm"`` or ``"course-bert"`` here and never write a path or a
 hub id themselves. One switch chooses where things come from:
 

@@ -1,5 +1,7 @@
 """Span-based fine-tuning (SLP3 §11.5): enumerate spans, represent them, classify them, decode.
 
+Page ``11_span_based``; assignment a5_finetuning.
+
 A span is a pair ``(start, end)`` of token positions with **inclusive** ends: ``(2, 3)`` covers tokens 2
 and 3, its width is ``end - start + 1``. :func:`enumerate_spans` lists every span of width
 ``1 .. max_width`` (``max_width`` itself included).

@@ -1,5 +1,7 @@
 """SpanBERT: span masking and the span boundary objective (SBO).
 
+Page ``05_spanbert``; assignment a3_nsp_spans.
+
 SpanBERT (Joshi et al., 2020) changes two things in BERT's pretraining:
 
 1. **Span masking.** Instead of sampling 15% of the tokens independently, it samples *spans of whole

@@ -1,5 +1,7 @@
 """Sequence labelling on top of a subword encoder: label alignment, decoding, a CRF and entity F1.
 
+Pages ``10_sequence_labelling`` and ``11_span_based``; assignment a5_finetuning.
+
 The pieces SLP3 §11.4 asks for, small enough to read:
 
 * **Alignment** (:func:`align_labels`): word-level gold tags become subword-level training labels. Either

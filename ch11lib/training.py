@@ -1,5 +1,7 @@
 """Training helpers: a short explicit PyTorch loop, a ``transformers.Trainer`` helper, and baselines.
 
+Pages ``09_sequence_and_pair_classification`` and ``12_distillation``; assignment a5_finetuning.
+
 :func:`train` is written out to be read: for each batch, forward, loss, backward, step; after each epoch,
 evaluate. It works for any model whose ``forward(**batch)`` returns an object with ``.loss`` and
 ``.logits`` (``SequenceClassifier``, ``BertForTokenClassification``...), with batches made by

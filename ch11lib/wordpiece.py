@@ -1,5 +1,7 @@
 """Training a BERT-style WordPiece vocabulary with ``tokenizers``, the same in every run.
 
+Pages ``04_pretraining_a_bert`` (the course BERT's vocabulary) and ``06_multilingual``.
+
 Both the multilingual chapter (a shared vocabulary for several languages) and the script that pretrains
 the course BERT train their vocabularies here, so the two get the same fix for the trainer's
 run-to-run tie order (see :func:`train_wordpiece`).

@@ -3,9 +3,16 @@ notebooks import still work."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import re
+from pathlib import Path
 
 import pytest
+
+import ch11lib
+
+CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
 
 # (old name, new name): the old one is an alias, the very same module object
 ALIASES = [
@@ -81,3 +88,35 @@ def test_one_hash_split_rule() -> None:
         hash_split("x", [("train", 5)], 10)
     with pytest.raises(ValueError, match="unknown hash"):
         stable_hash("x", "sha1")  # type: ignore[arg-type]
+
+
+# The grader's modules (ch11lib/grading/ and its old import paths) serve instructors, not a page.
+GRADER_MODULES = {"autograde", "course", "forkkernel", "grading", "guard"}
+
+
+def _library_modules() -> list[Path]:
+    package = Path(ch11lib.__file__).parent
+    return sorted(
+        p
+        for p in package.rglob("*.py")
+        if "grading" not in p.relative_to(package).parts and p.stem not in GRADER_MODULES
+    )
+
+
+def test_every_module_names_its_page_and_the_package_maps_every_page() -> None:
+    pages = {p.stem for p in CHAPTERS.glob("[01][0-9]_*.md")}
+    assert len(pages) == 12
+    for path in _library_modules():
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        named = set(re.findall(r"\b(?:0[1-9]|1[0-2])_[a-z_]+[a-z]", doc))
+        assert named <= pages, f"{path.name} names pages that do not exist: {named - pages}"
+        assert named or re.search(r"[Cc]hapters? \d\d|shown on no page|^Alias of", doc), (
+            f"{path.name}: its docstring must name the chapter page it serves (or say it is a "
+            "utility shown on no page)"
+        )
+    overview = ch11lib.__doc__ or ""
+    for page in pages:
+        assert page in overview, f"ch11lib/__init__.py's map lacks {page}"
+    for module in re.findall(r"^\d\d_\w+\s+(.+?)\s{2,}", overview, flags=re.MULTILINE):
+        for name in re.findall(r"``(\w+)``", module):
+            importlib.import_module(f"ch11lib.{name}")

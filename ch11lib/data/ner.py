@@ -1,5 +1,7 @@
 """Named-entity data in BIO format: silver WordNet NER offline, CoNLL-2003 from the hub online.
 
+Pages ``10_sequence_labelling`` and ``11_span_based``; assignment a5_finetuning.
+
 No package we can install ships gold English NER annotations under a licence we may use (CoNLL-2003
 belongs to Reuters; spaCy's English models on PyPI are only old mirrors), so the offline data set is
 **silver**: real English sentences tagged automatically by a gazetteer. Exactly:

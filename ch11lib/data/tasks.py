@@ -1,5 +1,7 @@
 """Task data for fine-tuning: a topic classification task and a natural language inference task.
 
+Pages ``09_sequence_and_pair_classification`` and ``12_distillation``; assignment a5_finetuning.
+
 Both are built offline from WordNet 3.0 {cite}`miller1995wordnet` (Princeton's WordNet licence: free
 to use, copy, modify and distribute, with the copyright notice kept), shipped as small files in
 ``ch11lib/assets/tasks/`` and loaded as ``datasets.DatasetDict`` objects with deterministic, disjoint

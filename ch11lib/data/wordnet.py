@@ -1,5 +1,8 @@
 """WordNet 3.0 through NLTK, offline.
 
+Pages ``02_masked_language_modelling``, ``05_spanbert``, ``07_contextual_embeddings_wsd`` and every
+WordNet-derived data set.
+
 The course needs WordNet for word sense disambiguation, for the supersense classification task and as
 a source of real English sentences. Two offline sources are accepted, tried in this order:
 
