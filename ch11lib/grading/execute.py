@@ -130,6 +130,24 @@ def locked_imports(cells: list[NotebookNode]) -> list[str]:
     return list(dict.fromkeys(["ch11lib.grading.agent", *modules]))
 
 
+def student_kernel_manager(folder: Path, connection: Path, manager_class: Any = None) -> Any:
+    """A kernel manager for a student's kernel: ZeroMQ over ``ipc`` sockets in ``folder``, started
+    by the fork launcher (from the sandbox's kernel server when its environment names one)."""
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpec
+
+    km = (manager_class or KernelManager)(
+        transport="ipc", ip=str(folder / "s"), connection_file=str(connection)
+    )
+    km._kernel_spec = KernelSpec(
+        argv=[sys.executable, forkkernel.__file__, "-f", "{connection_file}"],
+        display_name="student",
+        language="python",
+        interrupt_mode="message",
+    )
+    return km
+
+
 def _error(ename: str, message: str) -> NotebookNode:
     return NotebookNode(
         output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]
@@ -163,7 +181,6 @@ class GuardedExecute(Execute):
 
     def _start_student(self, nb: NotebookNode, resources: dict[str, Any]) -> None:
         from jupyter_client import AsyncKernelManager, BlockingKernelClient
-        from jupyter_client.kernelspec import KernelSpec
         from jupyter_core.utils import run_sync
 
         path = Path((resources.get("metadata") or {}).get("path") or ".").resolve()
@@ -192,15 +209,7 @@ class GuardedExecute(Execute):
             env = dict(os.environ)
             env.pop(forkkernel.SANDBOX_ENV, None)
         self._exchange = folder
-        km = AsyncKernelManager(
-            transport="ipc", ip=str(folder / "s"), connection_file=str(connection)
-        )
-        km._kernel_spec = KernelSpec(
-            argv=[sys.executable, forkkernel.__file__, "-f", "{connection_file}"],
-            display_name="student (sandboxed)",
-            language="python",
-            interrupt_mode="message",
-        )
+        km = student_kernel_manager(folder, connection, AsyncKernelManager)
         cwd = str(self._private / "work") if self._private else str(folder)
         run_sync(km.start_kernel)(
             env=env, cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"]
