@@ -52,7 +52,7 @@ from nbgrader_harness import (
 
 from ch11lib import autograde as ag
 from ch11lib.course import check_leaks, hidden_test_lines, html_text, leaks, write_report
-from ch11lib.guard import bound_names
+from ch11lib.grading.cells import bound_names
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-stress")]
 

@@ -1,136 +1,114 @@
-"""ch11lib.guard without a kernel: what it restores, what it leaves to the student, what it flags.
+"""The grader's pieces that need no kernel: cell analysis and the data-only wire between kernels.
 
-The guard runs in the grading kernel around every locked cell (``ch11lib.autograde.GuardedExecute``);
-here its ``before``/``after`` hooks are called directly on a plain dict standing in for the notebook's
-namespace. The end-to-end behaviour under ``nbgrader autograde`` is in ``test_grader_stress.py``.
+``ch11lib.grading.cells`` reads cells without running them (which names a cell binds, which packages
+it imports); ``ch11lib.grading.execute.top_level_names`` gives the student names the trusted kernel
+proxies (module level only, not the locals of the functions). ``ch11lib.grading.wire`` carries
+arguments and results between the kernels: data round-trips (generators by state), and a file that
+is not data (a pickle that would run code, a tensor subclass, a module) is refused without running
+anything. The end-to-end behaviour is in ``test_grader_stress.py`` and ``test_grader_attacks.py``.
 """
 
 from __future__ import annotations
 
-import math
-import sys
-import uuid
+import os
+import pickle
+import random
+import types
 
-import numpy.testing
+import numpy as np
 import pytest
 import torch
 
-from ch11lib.guard import GraderIntegrityError, bound_names, imported_roots, install
-
-
-@pytest.fixture
-def guard_key():
-    key = f"_test_guard_{uuid.uuid4().hex}"
-    yield key
-    sys.modules.pop(key, None)
-
-
-def _lenient(*args, **kwargs):
-    return True
-
-
-_lenient.__module__ = "__main__"  # as if a notebook cell had defined it
-
-
-def test_library_functions_and_methods_are_put_back(guard_key: str) -> None:
-    allclose, assert_allclose, isclose = torch.allclose, numpy.testing.assert_allclose, math.isclose
-    guard = install(guard_key, ["torch", "numpy"], [], namespace={})
-    try:
-        torch.allclose = _lenient
-        torch.Tensor.allclose = _lenient
-        numpy.testing.assert_allclose = _lenient
-        math.isclose = _lenient
-        guard.before()
-        assert torch.allclose is allclose and math.isclose is isclose
-        assert numpy.testing.assert_allclose is assert_allclose
-        assert "allclose" not in vars(torch.Tensor), "a method added to torch.Tensor was kept"
-        assert not torch.ones(2).allclose(torch.zeros(2))
-    finally:
-        torch.allclose, numpy.testing.assert_allclose, math.isclose = (
-            allclose,
-            assert_allclose,
-            isclose,
-        )
-        if vars(torch.Tensor).get("allclose") is _lenient:
-            delattr(torch.Tensor, "allclose")
-
-
-def test_locked_names_are_put_back_but_answers_are_not(guard_key: str) -> None:
-    def check_close(a, b):
-        assert torch.allclose(a, b)
-
-    namespace = {"check_close": check_close, "model": "pretrained"}
-    guard = install(guard_key, ["torch"], ["model", "attention"], namespace=namespace)
-    guard.after(["check_close", "model"])  # a locked cell bound both
-    namespace["check_close"] = _lenient  # a student cell redefines the helper ...
-    namespace["model"] = "fine-tuned"  # ... and, legitimately, its answer
-    namespace["attention"] = _lenient
-    guard.before()
-    assert namespace["check_close"] is check_close
-    assert namespace["model"] == "fine-tuned" and namespace["attention"] is _lenient
-
-
-def test_a_library_patched_before_the_first_snapshot_is_flagged(guard_key: str) -> None:
-    allclose = torch.allclose
-    try:
-        torch.allclose = _lenient  # patched before the guard ever saw torch
-        guard = install(guard_key, ["torch"], [], namespace={})
-        with pytest.raises(GraderIntegrityError, match="torch.allclose"):
-            guard.before()
-    finally:
-        torch.allclose = allclose
+from ch11lib.grading import wire
+from ch11lib.grading.cells import bound_names, imported_roots
+from ch11lib.grading.execute import top_level_names
 
 
 def test_static_analysis_of_cells() -> None:
     source = (
         "import torch.nn.functional as F\nfrom numpy import testing\nx, (y, z) = 1, (2, 3)\n"
-        "def f():\n    pass\nclass C:\n    pass\nfor i in range(2):\n    pass\n"
+        "def f():\n    local = 1\nclass C:\n    pass\nfor i in range(2):\n    pass\n"
     )
     assert {"F", "testing", "x", "y", "z", "f", "C", "i"} <= bound_names(source)
     assert imported_roots(source) == {"torch", "numpy"}
     assert bound_names("%timeit x") == set() and imported_roots("!ls") == set()
+    # the proxied names: module level only (a test's own `local` or `q` is not the student's)
+    assert top_level_names(source) == {"F", "testing", "x", "y", "z", "f", "C", "i"}
+    assert top_level_names(
+        "if True:\n    A = 1\ntry:\n    B = 2\nexcept Exception:\n    pass\n"
+    ) == {
+        "A",
+        "B",
+    }
 
 
-def test_a_patch_made_while_a_locked_cell_ran_is_reported_and_undone(guard_key: str) -> None:
-    allclose = torch.allclose
-
-    def check_close(a, b):
-        assert torch.allclose(a, b)
-
-    namespace = {"check_close": check_close}
-    guard = install(guard_key, ["torch"], [], namespace=namespace)
-    guard.after(["check_close"])
-    guard.before()
-    try:
-        torch.allclose = _lenient  # the student's function, called by the test, patches torch
-        namespace["check_close"] = _lenient
-        with pytest.raises(GraderIntegrityError, match="torch.allclose"):
-            guard.after(["expected"])  # the test cell itself bound only `expected`
-        assert torch.allclose is allclose and namespace["check_close"] is check_close
-        guard.after(["expected"])  # nothing changed since: no complaint
-    finally:
-        torch.allclose = allclose
+def _round_trip(value, tmp_path, refs=None, resolve=None):
+    path = str(tmp_path / "message.pt")
+    wire.dump(wire.encode(value, refs), path)
+    return wire.decode(wire.load(path), resolve)
 
 
-def test_a_library_wrapping_its_own_function_is_not_tampering(guard_key: str) -> None:
-    import functools
+def test_data_crosses_and_generators_keep_their_state(tmp_path) -> None:
+    generator = torch.Generator().manual_seed(3)
+    torch.rand(2, generator=generator)  # not at its seed any more
+    value = {
+        "numbers": [1, 2.5, 2**80, True, None, "text", b"bytes", complex(1, 2)],
+        "tensors": (torch.arange(6).view(2, 3)[:, 1], torch.ones(2, requires_grad=True)),
+        "array": np.arange(4, dtype=np.int16),
+        "scalar": np.float32(1.5),
+        "nested": {(1, "k"): {1, 2}, "r": range(3)},
+        "dtype": torch.float16,
+    }
+    back = _round_trip(value, tmp_path)
+    assert back["numbers"] == value["numbers"]
+    assert (
+        torch.equal(back["tensors"][0], torch.tensor([1, 4])) and back["tensors"][1].requires_grad
+    )
+    assert back["array"].dtype == np.int16 and type(back["scalar"]) is np.float32
+    assert back["nested"] == {(1, "k"): {1, 2}, "r": range(3)} and back["dtype"] is torch.float16
+    for original in (generator, random.Random(5), np.random.default_rng(7)):
+        copy = _round_trip(original, tmp_path)
+        if isinstance(original, torch.Generator):
+            assert torch.equal(torch.rand(3, generator=copy), torch.rand(3, generator=original))
+        elif isinstance(original, random.Random):
+            assert copy.random() == original.random()
+        else:
+            assert copy.random() == original.random()
 
-    seed = torch.manual_seed
 
-    @functools.wraps(seed)
-    def library_wrapper(*args, **kwargs):  # as torch._dynamo does to torch.manual_seed
-        return seed(*args, **kwargs)
+def test_objects_go_by_reference_or_not_at_all(tmp_path) -> None:
+    model = torch.nn.Linear(2, 2)
+    assert _round_trip([model], tmp_path, {id(model): "model"}, {"model": "theirs"}) == ["theirs"]
+    for not_data in (
+        model,
+        types,
+        lambda: 1,
+        torch.nn.Parameter(torch.ones(1)).as_subclass(type("Fake", (torch.Tensor,), {})),
+    ):
+        with pytest.raises(wire.WireError):
+            wire.encode(not_data)
+    deep: list = []
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(wire.WireError):
+        wire.encode(deep)
 
-    guard = install(guard_key, ["torch"], [], namespace={})
-    try:
-        torch.manual_seed = library_wrapper
-        guard.after([])  # no complaint, and the wrapper stays
-        assert torch.manual_seed is library_wrapper
-        _lenient.__wrapped__ = seed  # a notebook-made "wrapper" is still tampering
-        torch.manual_seed = _lenient
-        with pytest.raises(GraderIntegrityError, match="manual_seed"):
-            guard.after([])
-        assert torch.manual_seed is library_wrapper
-    finally:
-        torch.manual_seed = seed
-        del _lenient.__wrapped__
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/ch11-wire-pwned",))
+
+
+def test_a_file_that_is_not_data_is_refused_without_running_it(tmp_path) -> None:
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"t": "list", "v": [_RunsCode()]}))
+    with pytest.raises(wire.WireError):
+        wire.load(str(path))
+    assert not os.path.exists("/tmp/ch11-wire-pwned")
+    path.write_bytes(b"x" * 2048)
+    with pytest.raises(wire.WireError, match="larger"):
+        wire.load(str(path), max_bytes=1024)
+    with pytest.raises(wire.WireError):
+        wire.decode({"t": "ref", "v": "model"}, {})  # no such object on this side
+    with pytest.raises(wire.WireError):
+        wire.decode({"t": "tensor", "v": "not a tensor"})

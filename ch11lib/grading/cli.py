@@ -32,8 +32,8 @@ import nbformat
 
 from ch11lib.grading import batch as ag
 from ch11lib.grading import sandbox
+from ch11lib.grading.cells import is_test
 from ch11lib.grading.execute import marked_unsandboxed
-from ch11lib.guard import is_test
 
 # --------------------------------------------------------------------------------------------------
 # Hidden tests must stay hidden

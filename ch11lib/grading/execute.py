@@ -36,7 +36,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from ch11lib.grading import forkkernel, sandbox
-from ch11lib.guard import imported_roots, is_locked, is_test
+from ch11lib.grading.cells import imported_roots, is_locked, is_test
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", flags=re.S)
 MARKER = "GRADED_WITHOUT_SANDBOX.txt"

@@ -10,7 +10,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from ch11lib.guard import is_locked
+from ch11lib.grading.cells import is_locked
 
 
 class RestoreLockedCells(NbGraderPreprocessor):
