@@ -22,6 +22,8 @@ so weights trained by anyone for BERT work here::
 
 The hand-written attention is the reference; when attention weights are not requested the layers
 call PyTorch's fused ``F.scaled_dot_product_attention`` instead, which computes the same faster.
+The model code calls its input checks in one line each; the checks themselves (every shape, type and
+range, with messages that say what was expected) are at the end of the file.
 """
 
 from __future__ import annotations
@@ -76,35 +78,7 @@ class EncoderConfig:
     pad_token_id: int | None = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "vocab_size",
-            "hidden_size",
-            "num_layers",
-            "num_heads",
-            "intermediate_size",
-            "max_position_embeddings",
-            "type_vocab_size",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"EncoderConfig.{name} must be a positive int, got {value!r}")
-        if self.hidden_size % self.num_heads != 0:
-            raise ValueError(
-                f"hidden_size ({self.hidden_size}) must be divisible by num_heads "
-                f"({self.num_heads}): each head gets hidden_size / num_heads dimensions"
-            )
-        if self.hidden_act not in ("gelu", "relu"):
-            raise ValueError(f"hidden_act must be 'gelu' or 'relu', got {self.hidden_act!r}")
-        for name in ("hidden_dropout_prob", "attention_dropout_prob"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"EncoderConfig.{name} is a probability in [0, 1], got {value!r}")
-        if not self.layer_norm_eps > 0:
-            raise ValueError(f"layer_norm_eps must be positive, got {self.layer_norm_eps!r}")
-        if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(
-                f"pad_token_id must be in [0, {self.vocab_size}) or None, got {self.pad_token_id!r}"
-            )
+        _check_config(self)  # every field's type and range: see the end of the file
 
     @property
     def head_size(self) -> int:
@@ -114,17 +88,7 @@ class EncoderConfig:
     @classmethod
     def from_bert_config(cls, config: BertConfig) -> EncoderConfig:
         """The same shape as a ``transformers.BertConfig`` (which names some fields differently)."""
-        position_type = getattr(config, "position_embedding_type", "absolute")
-        if position_type != "absolute":
-            raise ValueError(
-                f"only absolute position embeddings are implemented, got {position_type!r}"
-            )
-        if getattr(config, "is_decoder", False):
-            raise ValueError("this is a bidirectional encoder; a BertConfig with is_decoder=True")
-        if config.hidden_act not in ("gelu", "relu"):
-            raise ValueError(
-                f"hidden_act must be 'gelu' or 'relu', the BertConfig has {config.hidden_act!r}"
-            )
+        _check_bert_config(config)  # only what this encoder implements
         return cls(
             vocab_size=config.vocab_size,
             hidden_size=config.hidden_size,
@@ -193,10 +157,7 @@ def scaled_dot_product_attention(
     Returns the outputs (..., n_queries, d_v) and the weights (..., n_queries, n_keys): each row is
     a probability distribution over the keys (with dropout, the dropped and rescaled weights used).
     """
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k need the same last dimension d_k, got {q.shape} and {k.shape}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v need one row per key, got {k.shape} and {v.shape}")
+    _check_qkv(q, k, v)  # q, k share d_k; k, v have one row per key
     d_k = q.shape[-1]
     # Dividing by sqrt(d_k) keeps the dot products' variance near 1 whatever the head size, so the
     # softmax does not saturate into a one-hot and its gradients do not vanish. (Multiplying by
@@ -385,7 +346,9 @@ class BidirectionalEncoder(nn.Module):
         ``output_attentions``: also return every layer's attention weights (uses the hand-written
         attention, which is slower).
         """
-        self._check_inputs(input_ids, attention_mask, token_type_ids)
+        _check_inputs(
+            self.config, input_ids, attention_mask, token_type_ids
+        )  # see the end of the file
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         x = self.embeddings(input_ids, token_type_ids)
@@ -407,58 +370,6 @@ class BidirectionalEncoder(nn.Module):
             attentions=tuple(attentions) if output_attentions else None,
             pooler_output=self.pooler(x) if self.pooler is not None else None,
         )
-
-    def _check_inputs(
-        self, input_ids: Tensor, attention_mask: Tensor | None, token_type_ids: Tensor | None
-    ) -> None:
-        # Checked here because the errors PyTorch would raise deep inside (an index error in an
-        # embedding, a broadcast failure in attention) do not say which input is wrong.
-        _check_integer_tensor("input_ids", input_ids)
-        if input_ids.dim() != 2:
-            raise ValueError(
-                "input_ids must have shape (batch, seq_len), got a tensor of shape "
-                f"{tuple(input_ids.shape)}; for a single sequence use input_ids[None]"
-            )
-        batch, seq_len = input_ids.shape
-        if batch == 0 or seq_len == 0:
-            raise ValueError(f"input_ids is empty: shape {tuple(input_ids.shape)}")
-        if seq_len > self.config.max_position_embeddings:
-            raise ValueError(
-                f"sequence length {seq_len} is longer than the position table "
-                f"(max_position_embeddings={self.config.max_position_embeddings}); "
-                "truncate the input"
-            )
-        low, high = int(input_ids.min()), int(input_ids.max())
-        if low < 0 or high >= self.config.vocab_size:
-            raise ValueError(
-                f"input_ids must be in [0, {self.config.vocab_size}) (the vocabulary), "
-                f"got values from {low} to {high}"
-            )
-        if attention_mask is not None:
-            if not isinstance(attention_mask, Tensor):
-                raise TypeError(
-                    f"attention_mask must be a torch.Tensor, got {type(attention_mask).__name__}"
-                )
-            if attention_mask.shape != input_ids.shape:
-                raise ValueError(
-                    f"attention_mask must have the shape of input_ids {tuple(input_ids.shape)}, "
-                    f"got {tuple(attention_mask.shape)}"
-                )
-            if not bool(((attention_mask == 0) | (attention_mask == 1)).all()):
-                raise ValueError("attention_mask must hold only 1 (token) and 0 (padding)")
-        if token_type_ids is not None:
-            _check_integer_tensor("token_type_ids", token_type_ids)
-            if token_type_ids.shape != input_ids.shape:
-                raise ValueError(
-                    f"token_type_ids must have the shape of input_ids {tuple(input_ids.shape)}, "
-                    f"got {tuple(token_type_ids.shape)}"
-                )
-            low, high = int(token_type_ids.min()), int(token_type_ids.max())
-            if low < 0 or high >= self.config.type_vocab_size:
-                raise ValueError(
-                    f"token_type_ids must be in [0, {self.config.type_vocab_size}), "
-                    f"got values from {low} to {high}"
-                )
 
     # ----------------------------------------------------------------------------------------------
     # Loading BERT weights
@@ -526,6 +437,119 @@ def _bert_parameter_names(config: EncoderConfig, with_pooler: bool) -> dict[str,
         names["pooler.dense.weight"] = "pooler.dense.weight"
         names["pooler.dense.bias"] = "pooler.dense.bias"
     return names
+
+
+# --------------------------------------------------------------------------------------------------
+# Input checks: clear errors instead of an index error deep inside an embedding or a broadcast
+# failure in attention. Below the model so that the model reads top to bottom without them.
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_config(config: EncoderConfig) -> None:
+    for name in (
+        "vocab_size",
+        "hidden_size",
+        "num_layers",
+        "num_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+        "type_vocab_size",
+    ):
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"EncoderConfig.{name} must be a positive int, got {value!r}")
+    if config.hidden_size % config.num_heads != 0:
+        raise ValueError(
+            f"hidden_size ({config.hidden_size}) must be divisible by num_heads "
+            f"({config.num_heads}): each head gets hidden_size / num_heads dimensions"
+        )
+    if config.hidden_act not in ("gelu", "relu"):
+        raise ValueError(f"hidden_act must be 'gelu' or 'relu', got {config.hidden_act!r}")
+    for name in ("hidden_dropout_prob", "attention_dropout_prob"):
+        value = getattr(config, name)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"EncoderConfig.{name} is a probability in [0, 1], got {value!r}")
+    if not config.layer_norm_eps > 0:
+        raise ValueError(f"layer_norm_eps must be positive, got {config.layer_norm_eps!r}")
+    if config.pad_token_id is not None and not 0 <= config.pad_token_id < config.vocab_size:
+        raise ValueError(
+            f"pad_token_id must be in [0, {config.vocab_size}) or None, got {config.pad_token_id!r}"
+        )
+
+
+def _check_bert_config(config: BertConfig) -> None:
+    position_type = getattr(config, "position_embedding_type", "absolute")
+    if position_type != "absolute":
+        raise ValueError(
+            f"only absolute position embeddings are implemented, got {position_type!r}"
+        )
+    if getattr(config, "is_decoder", False):
+        raise ValueError("this is a bidirectional encoder; a BertConfig with is_decoder=True")
+    if config.hidden_act not in ("gelu", "relu"):
+        raise ValueError(
+            f"hidden_act must be 'gelu' or 'relu', the BertConfig has {config.hidden_act!r}"
+        )
+
+
+def _check_qkv(q: Tensor, k: Tensor, v: Tensor) -> None:
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k need the same last dimension d_k, got {q.shape} and {k.shape}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v need one row per key, got {k.shape} and {v.shape}")
+
+
+def _check_inputs(
+    config: EncoderConfig,
+    input_ids: Tensor,
+    attention_mask: Tensor | None,
+    token_type_ids: Tensor | None,
+) -> None:
+    _check_integer_tensor("input_ids", input_ids)
+    if input_ids.dim() != 2:
+        raise ValueError(
+            "input_ids must have shape (batch, seq_len), got a tensor of shape "
+            f"{tuple(input_ids.shape)}; for a single sequence use input_ids[None]"
+        )
+    batch, seq_len = input_ids.shape
+    if batch == 0 or seq_len == 0:
+        raise ValueError(f"input_ids is empty: shape {tuple(input_ids.shape)}")
+    if seq_len > config.max_position_embeddings:
+        raise ValueError(
+            f"sequence length {seq_len} is longer than the position table "
+            f"(max_position_embeddings={config.max_position_embeddings}); "
+            "truncate the input"
+        )
+    low, high = int(input_ids.min()), int(input_ids.max())
+    if low < 0 or high >= config.vocab_size:
+        raise ValueError(
+            f"input_ids must be in [0, {config.vocab_size}) (the vocabulary), "
+            f"got values from {low} to {high}"
+        )
+    if attention_mask is not None:
+        if not isinstance(attention_mask, Tensor):
+            raise TypeError(
+                f"attention_mask must be a torch.Tensor, got {type(attention_mask).__name__}"
+            )
+        if attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"attention_mask must have the shape of input_ids {tuple(input_ids.shape)}, "
+                f"got {tuple(attention_mask.shape)}"
+            )
+        if not bool(((attention_mask == 0) | (attention_mask == 1)).all()):
+            raise ValueError("attention_mask must hold only 1 (token) and 0 (padding)")
+    if token_type_ids is not None:
+        _check_integer_tensor("token_type_ids", token_type_ids)
+        if token_type_ids.shape != input_ids.shape:
+            raise ValueError(
+                f"token_type_ids must have the shape of input_ids {tuple(input_ids.shape)}, "
+                f"got {tuple(token_type_ids.shape)}"
+            )
+        low, high = int(token_type_ids.min()), int(token_type_ids.max())
+        if low < 0 or high >= config.type_vocab_size:
+            raise ValueError(
+                f"token_type_ids must be in [0, {config.type_vocab_size}), "
+                f"got values from {low} to {high}"
+            )
 
 
 def _check_integer_tensor(name: str, value: Any) -> None:
