@@ -26,8 +26,9 @@ TOY = [
 ]  # fmt: skip
 
 
-def run_script(run_dir: Path, *extra: str) -> str:
-    command = [sys.executable, str(SCRIPT), *TOY, "--run-dir", str(run_dir)]
+def run_script(run_dir: Path, *extra: str, script: Path = SCRIPT, toy: list[str] = TOY) -> str:
+    """Run ``script`` on the ``toy`` configuration into ``run_dir`` (export in ``run_dir/export``)."""
+    command = [sys.executable, str(script), *toy, "--run-dir", str(run_dir)]
     command += ["--export-dir", str(run_dir / "export"), *extra]
     environment = {**os.environ, "TQDM_DISABLE": "1"}
     result = subprocess.run(

