@@ -4,14 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/a*))
 
-.PHONY: install book test lint format assignments check-assignments clean \
+.PHONY: install book notebooks test lint format assignments check-assignments clean \
 	autograde feedback export report leaks bench-autograde mutation-report student-edition
 
 install:            ## Install everything in .venv (CPU torch; CUDA=1 for CUDA on Linux), WordNet, Debian packages when root
 	PYTHON=$(PYTHON) bash scripts/install.sh $(if $(CUDA),--cuda)
 
-book:               ## Build the book into _build/html (offline, warnings are errors)
+book: notebooks     ## Build the book into _build/html (offline, warnings are errors)
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going
+
+notebooks:          ## Write chapters/*.ipynb from chapters/*.md (what the launch buttons open)
+	$(BIN)/python scripts/build_notebooks.py
 
 test: lint          ## Lint, then run every test (library, graders, book build)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=15

@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
 TEMPLATES = REPO_ROOT / "scripts" / "student_edition_files"
 
 # Top-level files and folders of the repository that go to students (a folder: everything under it,
@@ -291,6 +292,10 @@ def write_edition(
         written.append(name)
     if repository_url:
         _point_book_at(dest / "_config.yml", repository_url)
+        # the launch buttons' notebooks install the course from where the edition is published
+        import build_notebooks
+
+        build_notebooks.write_notebooks(dest)
     for name in REPLACED:
         shutil.copy2(TEMPLATES / name, dest / name)
         written.append(name)

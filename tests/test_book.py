@@ -7,10 +7,12 @@ re-executes pages that changed (a cold build, as in CI, runs every page's kernel
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 from pathlib import Path
 
+import nbformat
 import netblock
 import pytest
 import yaml
@@ -74,3 +76,33 @@ def test_the_built_book_gives_away_no_hidden_test_or_solution(built_book: Path):
     sources = list((built_book / "_sources" / "assignments").rglob("*.ipynb"))
     assert len(sources) == len(list((ROOT / "assignments").glob("*/*.ipynb"))), sources
     assert student_edition.leaks(built_book) == []
+
+
+_LAUNCH_LINK = re.compile(r'href="(https://(?:mybinder\.org|colab\.research\.google\.com)/[^"]+)"')
+
+
+@pytest.mark.xdist_group("book")
+def test_every_launch_button_opens_a_notebook_of_the_repository(built_book: Path):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/").rstrip("/")
+    branch = config["repository"]["branch"]
+    binder = re.compile(rf"https://mybinder\.org/v2/gh/{repo}/{branch}\?urlpath=lab/tree/(.+)")
+    colab = re.compile(rf"https://colab\.research\.google\.com/github/{repo}/blob/{branch}/(.+)")
+    notebook_pages = [n for n in toc_files() if n.startswith(("chapters/", "assignments/"))]
+    assert len(notebook_pages) >= 12
+    for name in toc_files():
+        page = (built_book / f"{name}.html").read_text()
+        links = [html.unescape(link) for link in _LAUNCH_LINK.findall(page)]
+        assert "user-redirect/git-pull" not in page, f"{name} has a JupyterHub button"
+        if name not in notebook_pages:
+            continue
+        services = {"binder": binder, "colab": colab}
+        for service, pattern in services.items():
+            targets = [m.group(1) for link in links if (m := pattern.fullmatch(link))]
+            assert targets, f"{name}: no {service} link to {repo}@{branch} among {links}"
+            for target in targets:
+                path = ROOT / target
+                assert target == f"{name}.ipynb" and path.is_file(), (
+                    f"{name}: {service} -> {target}"
+                )
+                nbformat.validate(nbformat.read(path, as_version=4))

@@ -196,6 +196,8 @@ def test_a_published_edition_points_its_book_at_its_own_repository(tmp_path: Pat
     assert student_edition.main([str(tmp_path / "e"), "--repository-url", url]) == 0
     config = yaml.safe_load((tmp_path / "e" / "_config.yml").read_text())
     assert config["repository"]["url"] == url
+    install_cell = json.loads((tmp_path / "e/chapters/01_bidirectional_encoders.ipynb").read_text())
+    assert f"git+{url}@main" in "".join(install_cell["cells"][0]["source"])
     # Written again into the same folder (a refresh), it keeps the folder's own .git.
     (tmp_path / "e" / ".git").mkdir()
     (tmp_path / "e" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
