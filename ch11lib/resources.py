@@ -22,6 +22,7 @@ before loading anything.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,16 +43,33 @@ def get_source() -> Source:
     return value  # type: ignore[return-value]
 
 
+OFFLINE_SWITCHES: tuple[str, ...] = (
+    "HF_HUB_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+)
+# The offline switches this module set itself: switching to the hub takes back only these.
+_SET_HERE: set[str] = set()
+
+
 def _apply_offline_mode(source: Source) -> None:
     # huggingface_hub reads these when it is imported; with them set an offline lookup fails at once
-    # instead of waiting on a connection that can never be made.
-    flag = "1" if source == "embedded" else "0"
-    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if source == "embedded":
-            os.environ.setdefault(name, flag)
-        else:
-            os.environ[name] = flag
+    # instead of waiting on a connection that can never be made. A value the user set is the user's:
+    # embedded mode adds the ones that are unset, hub mode removes only those it added (a user's own
+    # HF_HUB_OFFLINE=1 with CH11_SOURCE=hub means "use what the hub cache holds").
+    for name in OFFLINE_SWITCHES:
+        if source == "embedded" and name not in os.environ:
+            os.environ[name] = "1"
+            _SET_HERE.add(name)
+        elif source == "hub" and name in _SET_HERE:
+            del os.environ[name]
+            _SET_HERE.discard(name)
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    # huggingface_hub, once imported, keeps the value it read; keep it in step with the switch.
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None and hasattr(constants, "HF_HUB_OFFLINE"):
+        value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+        constants.HF_HUB_OFFLINE = value.strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
 def set_source(source: Source) -> None:

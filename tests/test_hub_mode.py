@@ -1,0 +1,128 @@
+"""CH11_SOURCE=hub: a user's own offline switches are kept, and models download from a (local) hub.
+
+The hub is :mod:`localhub`, on 127.0.0.1: ``HF_ENDPOINT`` points at it, so the real download code of
+``huggingface_hub`` and ``transformers`` runs (HEAD/GET of ``resolve`` URLs, the cache layout), in a
+fresh interpreter whose every connection beyond the loopback is blocked and logged (``netblock``).
+It serves a tiny BERT under the ids ``ch11lib.resources`` names for the hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import netblock
+import pytest
+from localhub import LocalHub
+
+from ch11lib import resources
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=180)  # fmt: skip
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "CH11_"))
+    }
+    return {**env, **extra}
+
+
+@pytest.mark.parametrize("user_value", ["1", "0"])
+def test_a_users_own_offline_switch_is_kept_in_hub_mode(user_value: str):
+    code = (
+        "import os\nfrom ch11lib import resources\n"
+        "print(os.environ.get('HF_HUB_OFFLINE'), os.environ.get('HF_DATASETS_OFFLINE'))\n"
+        "import huggingface_hub.constants as c\nprint(c.HF_HUB_OFFLINE)\n"
+    )
+    env = _clean_env(CH11_SOURCE="hub", HF_HUB_OFFLINE=user_value, HF_DATASETS_OFFLINE=user_value)
+    result = _python(code, env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [user_value, user_value, str(user_value == "1")]
+
+
+def test_switching_to_the_hub_takes_back_only_what_embedded_mode_set():
+    code = (
+        "import os\nfrom ch11lib import resources\nimport huggingface_hub.constants as c\n"
+        "before = (os.environ['HF_HUB_OFFLINE'], os.environ['HF_DATASETS_OFFLINE'], c.HF_HUB_OFFLINE)\n"
+        "resources.set_source('hub')\n"
+        "after = (os.environ.get('HF_HUB_OFFLINE'), os.environ.get('HF_DATASETS_OFFLINE'),\n"
+        "         c.HF_HUB_OFFLINE)\n"
+        "resources.set_source('embedded')\n"
+        "back = (os.environ['HF_HUB_OFFLINE'], c.HF_HUB_OFFLINE)\n"
+        "print(before, after, back)\n"
+    )
+    # The user set HF_DATASETS_OFFLINE=1 themselves; HF_HUB_OFFLINE was set by embedded mode.
+    result = _python(code, _clean_env(HF_DATASETS_OFFLINE="1"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "('1', '1', True) (None, '1', False) ('1', True)"
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT with the course BERT's tokenizer, saved as a hub repository would hold it."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    course = ROOT / "ch11lib" / "assets" / "course_bert"
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(course / name, folder / name)
+    vocab_size = json.loads((course / "config.json").read_text())["vocab_size"]
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)  # fmt: skip
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def test_hub_models_download_from_a_local_hub_through_the_real_code(
+    tiny_bert: Path, tmp_path: Path
+):
+    repos = {resources.MODELS[name].hub_id: tiny_bert for name in ("encoder", "minilm")}
+    assert set(repos) == {"bert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"}
+    hub = LocalHub(repos)
+    netlog = tmp_path / "network.log"
+    try:
+        env = _clean_env(CH11_SOURCE="hub", HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
+                         HF_HUB_DISABLE_XET="1", TQDM_DISABLE="1")  # fmt: skip
+        env.update(netblock.blocker_env(tmp_path / "site", netlog))
+        code = (
+            "import torch\nfrom ch11lib import resources\n"
+            "for name in ('encoder', 'minilm'):\n"
+            "    tokenizer = resources.load_tokenizer(name)\n"
+            "    model = resources.load_model(name)\n"
+            "    batch = tokenizer(['a cat sat on the mat'], return_tensors='pt')\n"
+            "    with torch.no_grad():\n"
+            "        states = model(**batch).last_hidden_state\n"
+            "    print(name, resources.model_location(name), model.config.hidden_size,\n"
+            "          tuple(states.shape), len(tokenizer))\n"
+        )
+        result = _python(code, env)
+    finally:
+        hub.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[:3] for line in lines] == [
+        ["encoder", "bert-base-uncased", "32"],
+        ["minilm", "sentence-transformers/all-MiniLM-L6-v2", "32"],
+    ]
+    # (repository, file) of every download; the revision is "main" resolved to its commit
+    served = {
+        (path.split("/resolve/")[0], path.rsplit("/", 1)[1])
+        for method, path in hub.requests if method == "GET" and "/resolve/" in path
+    }  # fmt: skip
+    for repo in repos:
+        assert {(repo, "model.safetensors"), (repo, "tokenizer.json")} <= served, served
+    cached = tmp_path / "hf" / "hub" / "models--bert-base-uncased" / "snapshots"
+    assert any(cached.rglob("model.safetensors")), "the download did not land in the hub cache"
+    assert netblock.guarded_processes(netlog), "the process did not run with the network blocker"
+    assert netblock.read_log(netlog) == "", "loading from the local hub tried to leave the loopback"
