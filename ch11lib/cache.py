@@ -6,7 +6,8 @@ A utility module, shown on no page. Pages that cache vectors (chapters 07-12) ca
 
 - :func:`cache_dir`: the folder (``CH11_CACHE``, else ``~/.cache/ch11lib``).
 - :func:`atomic_write` / :func:`atomic_save`: write a file so that a reader never sees half of it, even
-  when several processes (parallel tests, a book build) write the same file at once.
+  when several processes (parallel tests, a book build) write the same file at once;
+  :func:`replace_folder` does the same for a whole folder (a model export).
 - :func:`model_fingerprint`: one digest of a model's configuration and **every** tensor of its state
   dict. A cache keyed on less (the name, or the first rows of the embedding matrix, which
   fine-tuning never updates) hands a fine-tuned model the pretrained model's vectors.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,18 @@ def atomic_save(path: Path, save: Callable[[Path], Any]) -> Path:
 def atomic_write(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through :func:`atomic_save`."""
     return atomic_save(path, lambda partial: partial.write_bytes(data))
+
+
+def replace_folder(partial: Path, target: Path) -> Path:
+    """Move the finished folder ``partial`` to ``target``: the old ``target`` goes out of the way first,
+    so ``target`` is always one whole folder, the old or the new."""
+    backup = target.with_name(target.name + ".old")
+    shutil.rmtree(backup, ignore_errors=True)
+    if target.exists():
+        os.replace(target, backup)
+    os.replace(partial, target)
+    shutil.rmtree(backup, ignore_errors=True)
+    return target
 
 
 def model_fingerprint(model: nn.Module) -> str:

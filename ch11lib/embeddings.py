@@ -13,7 +13,7 @@ they use the fast tokenizer's alignment rather than string matching on pieces:
 
 - character offsets into the raw text (``offset_mapping``): :func:`embed_spans`, :func:`embed_word`;
 - a word index into a pre-split sentence (``is_split_into_words`` + ``word_ids``):
-  :func:`embed_word_indices`.
+  :func:`word_index_states` (every pooling and layer; :func:`select_layers` picks).
 
 Both are batched (sentences sorted by length to save padding) and show a tqdm bar on long runs;
 pages disable it with the environment variable ``TQDM_DISABLE=1``.
@@ -34,6 +34,7 @@ Pooling = Literal["mean", "first", "sentence"]
 # (what sentence-embedding models such as MiniLM are trained to produce), offered for comparison.
 POOLINGS: tuple[Pooling, ...] = ("mean", "first", "sentence")
 LayerSpec = str | int | Sequence[int]
+CharSpan = tuple[int, int]  # characters text[start:end] of one occurrence (end exclusive)
 PROGRESS_THRESHOLD = 2000  # show a progress bar from this many occurrences on (unless disabled)
 
 
@@ -318,26 +319,6 @@ def word_index_states(
     return _run(
         model, tokenizer, sentences, locate, poolings, batch_size, max_length, progress, True
     )
-
-
-def embed_word_indices(
-    model,
-    tokenizer,
-    sentences: Sequence[Sequence[str]],
-    indices: Sequence[int],
-    *,
-    pooling: Pooling = "mean",
-    layers: LayerSpec = "last",
-    batch_size: int = 32,
-    max_length: int = 128,
-    progress: bool | None = None,
-) -> np.ndarray:
-    """Contextual embeddings (n, hidden) of word ``indices[i]`` in the pre-split ``sentences[i]``."""
-    states = word_index_states(
-        model, tokenizer, sentences, indices, poolings=(pooling,), batch_size=batch_size,
-        max_length=max_length, progress=progress,
-    )[pooling]  # fmt: skip
-    return select_layers(states, layers)
 
 
 @torch.no_grad()

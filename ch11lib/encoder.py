@@ -28,7 +28,7 @@ range, with messages that say what was expected) are at the end of the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
@@ -57,6 +57,14 @@ Activation = Literal["gelu", "relu"]
 # --------------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------------
+
+
+# The fields a transformers.BertConfig names differently; every other field has the same name.
+BERT_NAMES = {
+    "num_layers": "num_hidden_layers",
+    "num_heads": "num_attention_heads",
+    "attention_dropout_prob": "attention_probs_dropout_prob",
+}
 
 
 @dataclass(frozen=True)
@@ -89,20 +97,7 @@ class EncoderConfig:
     def from_bert_config(cls, config: BertConfig) -> EncoderConfig:
         """The same shape as a ``transformers.BertConfig`` (which names some fields differently)."""
         _check_bert_config(config)  # only what this encoder implements
-        return cls(
-            vocab_size=config.vocab_size,
-            hidden_size=config.hidden_size,
-            num_layers=config.num_hidden_layers,
-            num_heads=config.num_attention_heads,
-            intermediate_size=config.intermediate_size,
-            max_position_embeddings=config.max_position_embeddings,
-            type_vocab_size=config.type_vocab_size,
-            layer_norm_eps=config.layer_norm_eps,
-            hidden_act=config.hidden_act,
-            hidden_dropout_prob=config.hidden_dropout_prob,
-            attention_dropout_prob=config.attention_probs_dropout_prob,
-            pad_token_id=config.pad_token_id,
-        )
+        return cls(**{f.name: getattr(config, BERT_NAMES.get(f.name, f.name)) for f in fields(cls)})
 
 
 @dataclass

@@ -64,6 +64,22 @@ def pool(
     raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
 
 
+def _classifier_output(
+    logits: torch.Tensor, labels: torch.Tensor | None, num_labels: int, hidden_states: Any
+) -> SequenceClassifierOutput:
+    """The logits, with ``labels`` the mean cross-entropy, and the hidden states asked for."""
+    loss = None
+    if labels is not None:
+        _check_labels(labels, logits.shape[0], num_labels)
+        loss = F.cross_entropy(logits, labels)
+    return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states)
+
+
+def _check_rank(tensor: torch.Tensor, rank: int, expected: str) -> None:
+    if tensor.dim() != rank:
+        raise ValueError(f"{expected}, got shape {tuple(tensor.shape)}")
+
+
 def _check_labels(labels: torch.Tensor, batch_size: int, num_labels: int) -> None:
     if labels.dtype not in (torch.int64, torch.int32):
         raise TypeError(f"labels must be an integer tensor, got dtype {labels.dtype}")
@@ -152,10 +168,7 @@ class SequenceClassifier(nn.Module):
         **kwargs: Any,
     ) -> SequenceClassifierOutput:
         """Logits ``(batch, num_labels)``; with ``labels``, also the mean cross-entropy loss."""
-        if input_ids.dim() != 2:
-            raise ValueError(
-                f"input_ids must be (batch, length), got shape {tuple(input_ids.shape)}"
-            )
+        _check_rank(input_ids, 2, "input_ids must be (batch, length)")
         outputs = self.encoder(
             input_ids=input_ids,
             attention_mask=attention_mask,
@@ -169,16 +182,8 @@ class SequenceClassifier(nn.Module):
             self.pooling,
             getattr(self.encoder, "pooler", None),
         )
-        logits = self.head(pooled)
-        loss = None
-        if labels is not None:
-            _check_labels(labels, input_ids.shape[0], self.num_labels)
-            loss = F.cross_entropy(logits, labels)
-        return SequenceClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=outputs.hidden_states if output_hidden_states else None,
-        )
+        hidden = outputs.hidden_states if output_hidden_states else None
+        return _classifier_output(self.head(pooled), labels, self.num_labels, hidden)
 
 
 class TopLayersClassifier(nn.Module):
@@ -223,25 +228,15 @@ class TopLayersClassifier(nn.Module):
         """Logits (and loss with ``labels``); ``output_hidden_states`` returns ``(final_states,)``."""
         from transformers.masking_utils import create_bidirectional_mask
 
-        if hidden_states.dim() != 3:
-            raise ValueError(
-                f"hidden_states must be (batch, length, hidden), got {tuple(hidden_states.shape)}"
-            )
+        _check_rank(hidden_states, 3, "hidden_states must be (batch, length, hidden)")
         mask = create_bidirectional_mask(
             config=self.config, inputs_embeds=hidden_states, attention_mask=attention_mask
         )
         for layer in self.layers:
             hidden_states = layer(hidden_states, mask)
         logits = self.head(pool(hidden_states, attention_mask, self.pooling))
-        loss = None
-        if labels is not None:
-            _check_labels(labels, hidden_states.shape[0], self.num_labels)
-            loss = F.cross_entropy(logits, labels)
-        return SequenceClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=(hidden_states,) if output_hidden_states else None,
-        )
+        hidden = (hidden_states,) if output_hidden_states else None
+        return _classifier_output(logits, labels, self.num_labels, hidden)
 
     def merge_into(self, encoder: nn.Module) -> SequenceClassifier:
         """A full :class:`SequenceClassifier`: a copy of ``encoder`` with these top layers and head."""

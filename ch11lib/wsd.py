@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from ch11lib.data.wsd_examples import (  # noqa: F401  (the data of this method,
     split_of,
     write_examples_asset,
 )
+from ch11lib.embeddings import CharSpan, span_states
 
 
 def gloss_text(lemma: str, definition: str) -> tuple[str, tuple[int, int]]:
@@ -288,28 +289,28 @@ def cached_span_states(
     model,
     tokenizer,
     texts: Sequence[str],
-    spans: Sequence[tuple[int, int]],
+    spans: Sequence[CharSpan],
     *,
-    poolings: Sequence[str] = ("mean", "first"),
     layers: Sequence[int] | None = None,
     cache: bool = True,
-    batch_size: int = 64,
-    progress: bool | None = None,
+    **options: Any,
 ) -> dict[str, np.ndarray]:
     """:func:`ch11lib.embeddings.span_states`, cached in ``~/.cache/ch11lib/embeddings`` by a hash of
-    every model weight and the data (:func:`ch11lib.cache.cache_key`). ``layers`` keeps only those
-    hidden-state indices (saves space)."""
-    from ch11lib.embeddings import span_states
+    every model weight and the data (:func:`ch11lib.cache.cache_key`).
 
-    key = cache_key(model, list(texts), [list(span) for span in spans], list(poolings), layers)
+    ``options`` are ``span_states``' keywords (``poolings``, default here ``("mean", "first")``;
+    ``batch_size``, default here 64; ``max_length``; ``progress``). ``layers`` keeps only those
+    hidden-state indices (saves space).
+    """
+    options = {"poolings": ("mean", "first"), "batch_size": 64, **options}
+    poolings = options["poolings"] = tuple(options["poolings"])
+    parts = [list(texts), [list(span) for span in spans], list(poolings), layers]
+    key = cache_key(model, *parts, options.get("max_length"))
     path = cache_dir() / "embeddings" / f"spans_{key}.npz"
     if cache and path.is_file():
         with np.load(path) as stored:
             return {p: stored[p] for p in poolings}
-    states = span_states(
-        model, tokenizer, texts, spans, poolings=tuple(poolings), batch_size=batch_size,
-        progress=progress,
-    )  # fmt: skip
+    states = span_states(model, tokenizer, texts, spans, **options)
     if layers is not None:
         states = {p: s[:, list(layers)] for p, s in states.items()}
     if cache:

@@ -35,6 +35,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ch11lib.cache import replace_folder  # noqa: E402
 from ch11lib.corpus import SOURCES, corpus_statistics  # noqa: E402
 from ch11lib.masking import MaskingVocab  # noqa: E402
 from ch11lib.pretraining import (  # noqa: E402
@@ -225,12 +226,7 @@ def export(model, tokenizer, log: dict, args: argparse.Namespace, final: bool) -
     plot_training(log, partial / "training_curves.png")
     (partial / "training_log.json").write_text(json.dumps(log, indent=1) + "\n")
     (partial / "README.md").write_text(model_card(model, log, args, final))
-    backup = target.with_name(target.name + ".old")
-    shutil.rmtree(backup, ignore_errors=True)
-    if target.exists():
-        os.replace(target, backup)
-    os.replace(partial, target)
-    shutil.rmtree(backup, ignore_errors=True)
+    replace_folder(partial, target)
     print(f"exported {'final' if final else 'intermediate'} model to {target}", flush=True)
 
 

@@ -13,7 +13,8 @@ import copy
 import numpy as np
 import pytest
 import torch
-from transformers import BertConfig, BertModel
+from tiny import tiny_bert_config
+from transformers import BertModel
 
 from ch11lib import resources, tagging, training, wsd
 
@@ -26,14 +27,7 @@ def tokenizer():
 @pytest.fixture(scope="module")
 def pretrained(tokenizer) -> BertModel:
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
+    config = tiny_bert_config(vocab_size=len(tokenizer), max_position_embeddings=64)
     config._name_or_path = "the-same-name"
     return BertModel(config).eval()
 
@@ -108,3 +102,20 @@ def test_span_states_cache_tells_a_fine_tuned_model_apart(
     assert not np.array_equal(before["mean"], fresh["mean"]), "the copy must compute other vectors"
     for pooling in ("mean", "first"):
         np.testing.assert_array_equal(cached[pooling], fresh[pooling])
+
+
+def test_atomic_writes_and_folder_replacement(tmp_path) -> None:
+    from ch11lib.cache import atomic_save, atomic_write, replace_folder
+
+    target = atomic_write(tmp_path / "a" / "x.npy", b"first")
+    atomic_save(target, lambda partial: np.save(partial, np.arange(3)))  # numpy keeps the suffix
+    np.testing.assert_array_equal(np.load(target), np.arange(3))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["x.npy"], "a partial file was left"
+    export = tmp_path / "export"
+    for version in ("old", "new"):
+        partial = tmp_path / f"partial-{version}"
+        partial.mkdir()
+        (partial / "weights").write_text(version)
+        replace_folder(partial, export)
+        assert (export / "weights").read_text() == version and not partial.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "export"], "a backup was left"

@@ -6,7 +6,8 @@ import math
 
 import pytest
 import torch
-from transformers import BertConfig, BertModel
+from tiny import tiny_bert_config
+from transformers import BertModel
 
 from ch11lib.distillation import (
     distill,
@@ -23,10 +24,7 @@ from ch11lib.training import count_parameters
 
 def _teacher(layers: int = 6, seed: int = 0) -> SequenceClassifier:
     torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=50, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=32,
-    )  # fmt: skip
+    config = tiny_bert_config(vocab_size=50, num_hidden_layers=layers)
     return SequenceClassifier(BertModel(config), 3).eval()
 
 

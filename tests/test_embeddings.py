@@ -9,12 +9,12 @@ from ch11lib import resources
 from ch11lib.embeddings import (
     embed_spans,
     embed_word,
-    embed_word_indices,
     find_word,
     layer_indices,
     pieces_for_span,
     select_layers,
     span_states,
+    word_index_states,
 )
 
 
@@ -117,7 +117,9 @@ def test_batched_equals_one_by_one_and_word_index_api(minilm):
     # word-index API on pre-split words gives the same vectors as character offsets
     split = [t.replace(",", " ,").replace(".", " .").replace("!", " !").split() for t in texts]
     index = [s.index(w) for s, w in zip(split, words, strict=True)]
-    by_index = embed_word_indices(model, tokenizer, split, index, batch_size=2, layers="last4")
+    by_index = select_layers(
+        word_index_states(model, tokenizer, split, index, batch_size=2)["mean"], "last4"
+    )
     np.testing.assert_allclose(by_index, batched, rtol=0, atol=tolerance)
 
 

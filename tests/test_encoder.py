@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny import tiny_bert_config
 from tolerances import cross_kernel_atol
 
 from ch11lib import resources
@@ -179,13 +180,11 @@ def test_from_pretrained_loads_the_same_weights(encoder):
 
 def test_small_random_relu_bert_and_pretraining_model():
     """Another shape, ReLU, three segments, no pooler, and the BERT inside BertForPreTraining."""
-    from transformers import BertConfig, BertForPreTraining, BertModel
+    from transformers import BertForPreTraining, BertModel
 
     torch.manual_seed(0)
-    config = BertConfig(
+    config = tiny_bert_config(
         vocab_size=50,
-        hidden_size=16,
-        num_hidden_layers=2,
         num_attention_heads=4,
         intermediate_size=24,
         max_position_embeddings=12,
@@ -216,15 +215,14 @@ def test_small_random_relu_bert_and_pretraining_model():
 
 
 def test_from_bert_rejects_what_it_cannot_copy():
-    from transformers import BertConfig, BertModel
+    from transformers import BertModel
 
     with pytest.raises(TypeError, match="BertModel"):
         BidirectionalEncoder.from_bert(torch.nn.Linear(2, 2))
-    gelu_tanh = BertConfig(
+    gelu_tanh = tiny_bert_config(
         vocab_size=20,
         hidden_size=8,
         num_hidden_layers=1,
-        num_attention_heads=2,
         intermediate_size=8,
         hidden_act="gelu_new",
     )
@@ -314,13 +312,10 @@ def test_inputs_are_not_mutated(encoder, batch):
 
 def test_gradients_of_both_paths_agree():
     torch.manual_seed(0)
-    config = EncoderConfig(
-        vocab_size=30,
-        hidden_size=8,
-        num_layers=2,
-        num_heads=2,
-        intermediate_size=16,
-        max_position_embeddings=10,
+    config = EncoderConfig.from_bert_config(
+        tiny_bert_config(
+            vocab_size=30, hidden_size=8, intermediate_size=16, max_position_embeddings=10
+        )
     )
     encoder = BidirectionalEncoder(config).eval()
     input_ids = torch.randint(0, 30, (2, 6))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny import TINY_BERT
 from transformers import BertConfig, BertForSequenceClassification, BertModel
 
 from ch11lib import resources
 from ch11lib.heads import SequenceClassifier, TopLayersClassifier, encode, pair_input, pool
 
-TINY = dict(
-    vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-    intermediate_size=32, max_position_embeddings=32, type_vocab_size=2,
-)  # fmt: skip
+TINY = dict(TINY_BERT, type_vocab_size=2)
 
 
 def _tiny_batch(seed: int = 0) -> dict[str, torch.Tensor]:

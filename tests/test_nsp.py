@@ -6,7 +6,8 @@ import random
 
 import pytest
 import torch
-from transformers import BertConfig, BertForPreTraining
+from tiny import tiny_bert_config
+from transformers import BertForPreTraining
 
 from ch11lib import resources
 from ch11lib.masking import IGNORE_INDEX
@@ -151,13 +152,8 @@ def test_truncate_longest_first():
 
 def test_pretraining_loss_matches_bert_for_pretraining():
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=120,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=16,
+    config = tiny_bert_config(
+        vocab_size=120, hidden_size=32, intermediate_size=64, max_position_embeddings=16
     )
     model = BertForPreTraining(config).eval()
     input_ids = torch.randint(5, 120, (4, 12))

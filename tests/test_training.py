@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 from datasets import Dataset
-from transformers import BertConfig, BertModel
+from tiny import tiny_bert_config
+from transformers import BertModel
 
 from ch11lib import resources
 from ch11lib.heads import SequenceClassifier, TopLayersClassifier
@@ -45,10 +46,9 @@ def _toy_data(n: int = 64) -> tuple[list[str], list[int]]:
 
 def _tiny_model(seed: int = 0) -> SequenceClassifier:
     torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64,
-    )  # fmt: skip
+    config = tiny_bert_config(
+        vocab_size=30522, hidden_size=32, intermediate_size=64, max_position_embeddings=64
+    )
     return SequenceClassifier(BertModel(config), 2, pooling="mean")
 
 
