@@ -1,11 +1,15 @@
-"""How long does autograding a class take? Plain ``nbgrader autograde`` against the fast path.
+"""How long does sandboxed autograding of a class take? Plain ``nbgrader autograde`` and the fast path.
 
 For each assignment (default: every one in ``solutions/``), in a temporary course directory:
 
 - **plain**: ``nbgrader autograde`` of ``--plain`` copies of the reference solution, one after the
   other, each in a fresh kernel (what the README's nbgrader cycle does);
-- **fast**: ``ch11lib.autograde.autograde`` (``--jobs`` shards in parallel, kernels forked from a
-  server that imported the assignment's modules once) of ``--small`` and of ``--large`` copies.
+- **fast**: ``ch11lib.grading.batch.autograde`` (``--jobs`` shards in parallel, trusted kernels
+  forked from a server that imported the assignment's modules once, students' kernels forked from
+  the same kind of server inside each shard's sandbox) of ``--small`` and of ``--large`` copies.
+
+Both grade as configured by ``nbgrader_config.py``: two kernels per submission, the student's one in
+the bubblewrap sandbox (``--no-sandbox`` measures without it, as ``CH11_GRADE_UNSANDBOXED=1``).
 
 It prints wall time and CPU time (of every process involved: nbgrader, kernels, the fork server) per
 submission, and the time a class of ``--class-size`` students would take. On a shared machine wall
@@ -22,6 +26,7 @@ says so.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -32,7 +37,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from nbgrader_harness import Course, assignment_names  # noqa: E402
 
-from ch11lib import autograde as ag  # noqa: E402
+from ch11lib.grading import batch as ag  # noqa: E402
+from ch11lib.grading import sandbox  # noqa: E402
 
 
 def _children_cpu() -> float:
@@ -67,7 +73,9 @@ def _check(name: str, label: str, totals: dict[str, float]) -> None:
         print(f"  note: {name} {label}: the reference solution did not get 100: {totals}")
 
 
-def bench(name: str, plain: int, small: int, large: int, jobs: int) -> dict[str, Run]:
+def bench(
+    name: str, plain: int, small: int, large: int, jobs: int, sandboxed: bool = True
+) -> dict[str, Run]:
     runs: dict[str, Run] = {}
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         if plain:
@@ -76,7 +84,9 @@ def bench(name: str, plain: int, small: int, large: int, jobs: int) -> dict[str,
             _check(name, "plain", course.totals(name))
         for label, n in (("fast-small", small), ("fast-large", large)):
             course = _class(Path(tmp) / label, name, n)
-            runs[label] = _measure(lambda c=course: ag.autograde(c.root, name, jobs=jobs), n)
+            runs[label] = _measure(
+                lambda c=course: ag.autograde(c.root, name, jobs=jobs, sandboxed=sandboxed), n
+            )
             _check(name, label, course.totals(name))
     return runs
 
@@ -89,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=6, help="students, second fast run")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--class-size", type=int, default=100)
+    parser.add_argument("--no-sandbox", action="store_true", help="grade without the sandbox")
     args = parser.parse_args(argv)
+    if args.no_sandbox:
+        os.environ[sandbox.UNSANDBOXED_ENV] = "1"  # plain nbgrader reads it too
     if args.large <= args.small:
         parser.error("--large must be larger than --small")
     names = args.assignments or assignment_names()
@@ -97,11 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{'assignment':<20} {'plain s/sub':>17} {'fast s/sub':>17} {'fixed F':>8} "
         f"{'cpu/sub c':>9} {f'class of {args.class_size} (est.)':>22}"
     )
-    print("wall / CPU seconds; the class estimate is F + n*c/jobs from CPU time, idle machine")
+    mode = "WITHOUT the sandbox" if args.no_sandbox else "sandboxed (bubblewrap), two kernels"
+    print(
+        f"{mode}; wall / CPU seconds; the class estimate is F + n*c/jobs from CPU time, idle machine"
+    )
     print(header)
     print("-" * len(header))
     for name in names:
-        runs = bench(name, args.plain, args.small, args.large, args.jobs)
+        runs = bench(name, args.plain, args.small, args.large, args.jobs, not args.no_sandbox)
         small, large = runs["fast-small"], runs["fast-large"]
         per = (large.cpu - small.cpu) / (large.n - small.n)
         fixed = max(0.0, small.cpu - small.n * per)

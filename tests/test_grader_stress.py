@@ -1,8 +1,8 @@
 """The grader under stress: adversarial submissions in one autograde batch per assignment.
 
-For every assignment in ``solutions/`` one class is autograded (``ch11lib.autograde``: sharded
-``nbgrader autograde`` with fork-server kernels and the guard of ``ch11lib.guard``) with the network
-blocked and a short per-cell time limit. The class:
+For every assignment in ``solutions/`` one class is autograded (``ch11lib.grading.batch``: sharded
+``nbgrader autograde``; the students' cells in a sandboxed kernel, the tests in a trusted one where the
+answers are proxies) with the network blocked and a short per-cell time limit. The class:
 
 ``blank``         the untouched release (0 points);
 ``noisy``         right answers, plus a first cell that raises, a cell printing megabytes, and extra
@@ -14,7 +14,8 @@ blocked and a short per-cell time limit. The class:
 ``tamper``        wrong answers plus a cell that patches ``torch.allclose``, ``numpy.testing``,
                   ``math.isclose`` ... and redefines the test helpers as no-ops;
 ``tamper_early``  the same patches in a first cell, before any locked cell ran;
-``tamper_call``   wrong answers wrapped so that calling one (as a test does) applies the patches;
+``tamper_call``   wrong answers wrapped so that calling one (as a test does) applies the patches
+                  (in the student's kernel: the trusted kernel that runs the tests never sees them);
 ``invalid_json``  a file that is not a notebook: not graded, but the student has a row (0).
 
 "Graded correctly" means: per test, the points the in-process grader gives the student's *answers*
@@ -50,9 +51,9 @@ from nbgrader_harness import (
     submission_replacements,
 )
 
-from ch11lib import autograde as ag
-from ch11lib.course import check_leaks, hidden_test_lines, html_text, leaks, write_report
+from ch11lib.grading import batch as ag
 from ch11lib.grading.cells import bound_names
+from ch11lib.grading.cli import check_leaks, hidden_test_lines, html_text, leaks, write_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-stress")]
 
@@ -301,12 +302,8 @@ def test_tampering_early_gains_nothing(batch: Batch) -> None:
     want = batch.expected["tamper_early"]
     gained = {g: (got[g], c.points) for g, c in want.cells.items() if got[g] > c.points}
     assert not gained, f"{name}: patching before the first locked cell gained points: {gained}"
-    # With the fork server the guard's snapshot predates the student's first cell, so the patch
-    # is simply undone; without it (a plain kernel) the guard flags it and the tests fail.
-    notebook = batch.course.autograded_notebook(name, "tamper_early")
-    enames = {o.get("ename") for c in notebook.cells for o in c.get("outputs", [])}
-    undone = all(got[g] == c.points for g, c in want.cells.items())
-    assert undone or "GraderIntegrityError" in enames, "the patched library went unnoticed"
+    # the patches live in the student's kernel; the tests run in the trusted one
+    assert got == want.verdicts(), f"{name}: {got} != {want.verdicts()}"
 
 
 def test_patching_from_inside_a_test_gains_nothing(batch: Batch) -> None:
@@ -315,9 +312,8 @@ def test_patching_from_inside_a_test_gains_nothing(batch: Batch) -> None:
     want = batch.expected["tamper_call"]
     gained = {g: (got[g], c.points) for g, c in want.cells.items() if got[g] > c.points}
     assert not gained, f"{name}: answers that patch torch when called gained points: {gained}"
-    notebook = batch.course.autograded_notebook(name, "tamper_call")
-    enames = {o.get("ename") for c in notebook.cells for o in c.get("outputs", [])}
-    assert "GraderIntegrityError" in enames, "nobody noticed the patch made during a test"
+    # patching during a call changes the student's kernel only: the verdicts are the answers'
+    assert got == want.verdicts(), f"{name}: {got} != {want.verdicts()}"
 
 
 def test_infinite_loop_is_cut(batch: Batch) -> None:

@@ -157,9 +157,16 @@ def _stub(key: str):
 
 def _resolve(path: str) -> Any:
     """``torch.nn.functional`` or ``transformers.models.bert.modeling_bert.BertLayer``."""
+    import importlib
+
     parts = path.split(".")
     for i in range(len(parts), 0, -1):
         module = sys.modules.get(".".join(parts[:i]))
+        if module is None and i <= len(parts) - 1 and parts[0] in ("ch11lib", "transformers"):
+            try:  # switched off in the trusted kernel: switched off here even if not yet imported
+                module = importlib.import_module(".".join(parts[:i]))
+            except Exception:  # noqa: BLE001
+                module = None
         if module is not None:
             value: Any = module
             for attr in parts[i:]:
