@@ -53,8 +53,8 @@ EXCLUDE: tuple[str, ...] = (
     "solutions/", "tests/", "benchmarks/", "ch11lib/grading/", "nbgrader_config.py",
     "CONTRIBUTING.md", ".ci/",
 )  # fmt: skip
-# Library modules that exist only to grade are found by rule (grading_modules): what imports these
-# (the grader and the kernels it drives), and what only such modules use.
+# Library modules that exist only to grade are found by rule (grading_modules): ch11lib/grading/ and
+# whatever imports these (the grader and the kernels it drives) or a grading module.
 GRADING_IMPORTS: tuple[str, ...] = ("nbgrader", "nbconvert", "ipykernel", "ch11lib.grading")
 # Written from scripts/student_edition_files/ in place of the instructor's versions.
 REPLACED: tuple[str, ...] = ("README.md", "Makefile")
@@ -81,25 +81,6 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
     return any(name == p or (p.endswith("/") and name.startswith(p)) for p in patterns)
 
 
-_REFERENCE = re.compile(
-    r"\bch11lib((?:\.\w+)+)|from\s+ch11lib\s+import\s+(?:\(([^)]*)\)|([\w ,]+))"
-)
-
-
-def _references(text: str) -> set[str]:
-    """The ``ch11lib`` modules a text names: imports, and dotted names in strings (lazy imports)."""
-    found: set[str] = set()
-    for dotted, in_parentheses, imported in _REFERENCE.findall(text):
-        imported = in_parentheses or imported
-        if dotted:
-            parts = dotted.strip(".").split(".")
-            found |= {"ch11lib." + ".".join(parts[: i + 1]) for i in range(len(parts))}
-        for name in re.split(r"[\s,]+", imported):
-            if name.isidentifier() and name != "as":
-                found.add(f"ch11lib.{name}")
-    return found
-
-
 def _imports(path: Path) -> set[str]:
     modules: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -120,14 +101,15 @@ def _uses(imported: set[str], modules: set[str]) -> bool:
 
 
 def grading_modules(files: list[str], root: Path = REPO_ROOT) -> set[str]:
-    """The library's files that exist only to grade, by rule:
+    """The library's files that exist only to grade, by rule: everything under ``ch11lib/grading/``,
+    and every module that imports one of :data:`GRADING_IMPORTS` or another grading module (directly
+    or through others: the aliases the grader keeps under older names, such as ``ch11lib.guard``).
 
-    1. everything under ``ch11lib/grading/``, and every module that imports one of
-       :data:`GRADING_IMPORTS` or another grading module (directly or through others);
-    2. every module that only grading modules use: no page, assignment or other module names it.
+    A module the grader merely *uses* (``ch11lib.wordnet``, which the sandbox mounts) is the course's
+    and is shipped.
     """
     modules = {
-        name: _imports(root / name) | _references((root / name).read_text(encoding="utf-8"))
+        name: _imports(root / name)
         for name in files if name.startswith("ch11lib/") and name.endswith(".py")
     }  # fmt: skip
     graded = {name for name in modules if _matches(name, EXCLUDE)}
@@ -137,24 +119,6 @@ def grading_modules(files: list[str], root: Path = REPO_ROOT) -> set[str]:
         new = {n for n, imported in modules.items() if n not in graded and _uses(imported, banned)}
         graded |= new
         changed = bool(new)
-    pages = set()
-    for name in files:
-        if name.startswith(("chapters/", "assignments/")) and name.endswith((".md", ".ipynb")):
-            pages |= _references((root / name).read_text(encoding="utf-8"))
-    changed = True
-    while changed:
-        orphans = set()
-        for name in set(modules) - graded:
-            module = _module_name(name)
-            by_grading = any(_uses(modules[g], {module}) for g in graded if g in modules)
-            elsewhere = _uses(pages, {module}) or any(
-                _uses(imported, {module}) for other, imported in modules.items()
-                if other not in graded and other != name
-            )  # fmt: skip
-            if by_grading and not elsewhere and not name.endswith("__init__.py"):
-                orphans.add(name)
-        graded |= orphans
-        changed = bool(orphans)
     return graded
 
 

@@ -95,21 +95,25 @@ def test_the_leak_check_finds_what_was_planted(edition: Path, tmp_path: Path):
 
 
 def test_grading_modules_are_found_by_rule(tmp_path: Path):
-    # A module that imports the grader, one that only the grader uses, and one a page uses.
-    (tmp_path / "ch11lib").mkdir()
+    # A module that imports the grader, an alias that imports it, one the grader uses, one a page uses.
+    (tmp_path / "ch11lib" / "grading").mkdir(parents=True)
     (tmp_path / "chapters").mkdir()
-    (tmp_path / "ch11lib" / "__init__.py").write_text("")
-    (tmp_path / "ch11lib" / "grader.py").write_text("import nbgrader\nfrom ch11lib import helper\n")
-    (tmp_path / "ch11lib" / "helper.py").write_text("X = 1\n")
-    (tmp_path / "ch11lib" / "shared.py").write_text("Y = 2\n")
-    (tmp_path / "ch11lib" / "uses_grader.py").write_text("from ch11lib.grader import run\n")
-    (tmp_path / "chapters" / "01.md").write_text(
-        "```{code-cell}\nfrom ch11lib import shared\n```\n"
-    )
-    files = ["ch11lib/__init__.py", "ch11lib/grader.py", "ch11lib/helper.py", "ch11lib/shared.py",
-             "ch11lib/uses_grader.py", "chapters/01.md"]  # fmt: skip
-    assert student_edition.grading_modules(files, tmp_path) == {
-        "ch11lib/grader.py", "ch11lib/helper.py", "ch11lib/uses_grader.py"
+    files = {
+        "ch11lib/__init__.py": "",
+        "ch11lib/grading/__init__.py": "from ch11lib import helper\n",
+        "ch11lib/grading/run.py": "X = 0\n",
+        "ch11lib/grader.py": "import nbgrader\nfrom ch11lib import helper\n",
+        "ch11lib/old_name.py": "from ch11lib.grading.run import X  # noqa: F401\n",
+        "ch11lib/uses_grader.py": "from ch11lib.grader import run\n",
+        "ch11lib/helper.py": "X = 1\n",
+        "ch11lib/shared.py": "Y = 2\n",
+        "chapters/01.md": "```{code-cell}\nfrom ch11lib import shared\n```\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert student_edition.grading_modules(list(files), tmp_path) == {
+        "ch11lib/grading/__init__.py", "ch11lib/grading/run.py", "ch11lib/grader.py",
+        "ch11lib/old_name.py", "ch11lib/uses_grader.py",
     }  # fmt: skip
 
 
