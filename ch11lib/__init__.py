@@ -7,9 +7,10 @@ One module per idea of SLP3 chapter 11, named after the page that teaches it. Th
 page (``chapters/``)                   modules                                     assignment
 =====================================  ==========================================  ==========
 01_bidirectional_encoders              ``encoder``                                 a1_encoder
-02_masked_language_modelling           ``masking``                                 a2_mlm
+02_masked_language_modelling           ``masking``, ``cloze``                      a2_mlm
 03_next_sentence_prediction            ``nsp``                                     a3_nsp_spans
 04_pretraining_a_bert                  ``pretraining``, ``corpus``, ``wordpiece``  -
+                                       ``continued_pretraining``, ``cloze``
 05_spanbert                            ``spanbert``                                a3_nsp_spans
 06_multilingual                        ``multilingual``, ``wordpiece``             a4_representations
 07_contextual_embeddings_wsd           ``embeddings``, ``wsd``                     a4_representations
@@ -26,6 +27,7 @@ Apart from the concept modules:
   default; ``resources.DATASETS`` is the one table of data sets.
 - ``data``: the data sets' builders and loaders (WordNet, task data, NER data, WSD examples,
   word-similarity sets, the multilingual corpus, the hash split); ``corpus`` is the pretraining corpus.
+  ``everyday_text`` adds everyday English to it for continued pretraining (training only).
 - ``cache`` (files computed once, keyed by a fingerprint of every weight), ``errors``.
 - ``grading``: the autograder (instructors only).
 

@@ -3,9 +3,9 @@
 ``ch11lib/assets/everyday_cloze.json`` holds sentences written for the course (food, animals,
 places, family, daily actions, simple facts), lower-case, one ``[MASK]`` each, with several
 acceptable answers, every one a single WordPiece of the ``bert-base-uncased`` vocabulary (which
-MiniLM shares). :func:`evaluate_cloze` is the one place the chapters, the scripts and the tests
-score a model on them: a sentence counts for top-k when an acceptable answer is among the model's
-k likeliest tokens at the mask.
+MiniLM shares). :func:`evaluate_cloze` is the one place the pages (``02_masked_language_modelling``,
+``04_pretraining_a_bert``), the scripts and the tests score a model on them: a sentence counts for
+top-k when an acceptable answer is among the model's k likeliest tokens at the mask.
 """
 
 from __future__ import annotations
@@ -89,3 +89,34 @@ def evaluate_cloze(
         "predictions": predictions,
         "hits": hits,
     }
+
+
+def answerable(items: Sequence[ClozeItem], tokenizer: Any) -> float:
+    """The share of ``items`` with at least one acceptable answer that is one token of ``tokenizer``.
+
+    A model can only predict whole tokens of its own vocabulary: a sentence none of whose answers is
+    one is out of its reach, whatever it learned.
+    """
+    vocabulary = tokenizer.get_vocab()
+    return sum(any(a in vocabulary for a in item.answers) for item in items) / len(items)
+
+
+def side_by_side(
+    results: dict[str, dict[str, Any]], items: Sequence[ClozeItem], shown: Sequence[int], k: int = 3
+) -> tuple[list[str], list[list[str]]]:
+    """A table (header, rows) of the sentences ``shown`` with each model's top ``k`` guesses.
+
+    ``results`` maps a model's name to its :func:`evaluate_cloze` result on ``items``; a cell is
+    marked with the rank of the first acceptable answer in that model's top 5 (or "miss").
+    """
+    header = ["sentence", "acceptable"] + [f"{name}: top {k}" for name in results]
+    rows = []
+    for index in shown:
+        item = items[index]
+        row = [item.sentence.replace("[MASK]", "`[MASK]`"), ", ".join(item.answers[:3])]
+        for result in results.values():
+            rank = result["hits"][index]
+            mark = "miss" if rank is None else f"hit at {rank + 1}"
+            row.append(f"{', '.join(result['predictions'][index][:k])} ({mark})")
+        rows.append(row)
+    return header, rows

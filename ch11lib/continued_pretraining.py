@@ -3,8 +3,8 @@
 all-MiniLM-L6-v2 saw far more English than the course can show a model, but it has no MLM head (it was
 distilled, then tuned for sentence embeddings). ``scripts/continue_pretraining_minilm.py`` gives it
 one, BERT's (dense + GELU + LayerNorm, then a decoder tied to the word embeddings plus a bias), and
-goes on with MLM training of the head and the top encoder layers. The pieces it uses, and the pages
-and :mod:`ch11lib.resources` use to load and evaluate the result:
+goes on with MLM training of the head and the top encoder layers. The pieces it uses, and the page
+``04_pretraining_a_bert`` and :mod:`ch11lib.resources` use to load and evaluate the result:
 
 - :func:`prepare_model`: MiniLM as ``BertForMaskedLM`` with a new head; the embeddings and all but
   the top ``train_layers`` encoder layers frozen;

@@ -1,4 +1,4 @@
-"""Everyday English text for continued pretraining (training only: no page needs these packages).
+"""Everyday English text for continued pretraining: a utility shown on no page (training only).
 
 The course corpus (:mod:`ch11lib.corpus`) is dictionary glosses and computing jargon. These sources
 add ordinary English, each from a package that ships it with a licence that allows it:

@@ -63,12 +63,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sources", nargs="+", default=list(DEFAULT_SOURCES))
-    parser.add_argument("--train-layers", type=int, default=6, help="top encoder layers trained")
+    parser.add_argument("--train-layers", type=int, default=2, help="top encoder layers trained")
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=1200)
-    parser.add_argument("--lr", type=float, default=1e-4, help="encoder layers")
-    parser.add_argument("--head-lr", type=float, default=1e-3, help="the new MLM head")
+    parser.add_argument("--steps", type=int, default=1400)
+    parser.add_argument("--lr", type=float, default=2e-4, help="encoder layers")
+    parser.add_argument("--head-lr", type=float, default=2e-3, help="the new MLM head")
     parser.add_argument("--warmup", type=float, default=0.03, help="fraction of steps")
     parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--eval-pairs", type=int, default=256)
@@ -142,6 +142,9 @@ def export(model, log: dict, args: argparse.Namespace, final: bool) -> None:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
+    trials = args.run_dir / "trials.jsonl"
+    if trials.is_file():  # the --trial measurements that chose the route, for the card and the page
+        log["route_trials"] = [json.loads(line) for line in trials.read_text().splitlines() if line]
     delta = changed_weights(model, log["trained_tensors"])
     save_file(delta, partial / DELTA_FILE)
     # The card reports the model as exported: float16 tensors, as resources loads them.
@@ -200,6 +203,11 @@ def model_card(log: dict, args: argparse.Namespace, final: bool) -> str:
     status = "final" if final else f"INTERMEDIATE (step {log['step']} of {args.steps})"
     trained = log["trained_parameters"]
     cloze = log["exported_cloze"]
+    trials = "\n".join(
+        f"| {t['train_layers']} | {t['trial_seconds']:.0f} s, {t['threads']} thread | {t['step']} "
+        f"| {t['tokens_per_second']:,.0f} | {t['mlm_loss']:.2f} | {t['mlm_accuracy']:.1%} |"
+        for t in log.get("route_trials", [])
+    )
     return f"""# minilm-mlm: all-MiniLM-L6-v2 with a new MLM head, pretraining continued ({status})
 
 all-MiniLM-L6-v2 (6 layers, hidden 384, 12 heads, the `bert-base-uncased` vocabulary) has no MLM
@@ -242,6 +250,12 @@ Training sentences containing a development-set sentence around its mask were re
   **{cloze["top1"]:.1%}**, top-5 **{cloze["top5"]:.1%}** (float32 during training: top-1
   {last.get("cloze_top1", float("nan")):.1%}, top-5 {last.get("cloze_top5", float("nan")):.1%};
   before training: {first.get("cloze_top5", float("nan")):.1%} top-5)
+
+## Which layers to train (`--trial` runs on the shared 2-core machine, same data and seed)
+
+| top layers trained | trial | steps | tokens/s | held-out MLM loss | masked top-1 |
+| ---: | --- | ---: | ---: | ---: | ---: |
+{trials}
 
 A teaching instrument: it shows what continued pretraining recovers from a model that saw far more
 text than the course can, at a cost the course can pay. Training curves: `training_log.json`,
@@ -394,7 +408,12 @@ def main(argv=None) -> None:
         if args.trial and time.time() - started >= args.trial:
             result = evaluation(model, tokenizer, eval_batches, log)
             rate = (log["tokens_seen"] - tokens_at_start) / (time.time() - started)
-            print(f"\ntrial: {json.dumps({**result, 'tokens_per_second': rate})}", flush=True)
+            trial = {**result, "tokens_per_second": rate, "train_layers": args.train_layers,
+                     "threads": args.threads, "schedule_steps": args.steps, "trial_seconds": args.trial,
+                     "lr": args.lr, "head_lr": args.head_lr}  # fmt: skip
+            with (args.run_dir / "trials.jsonl").open("a") as trials:  # the export's route_trials
+                trials.write(json.dumps(trial) + "\n")
+            print(f"\ntrial: {json.dumps(trial)}", flush=True)
             return
         if log["step"] % args.eval_every == 0 or log["step"] == args.steps:
             result = evaluation(model, tokenizer, eval_batches, log)
