@@ -15,6 +15,21 @@ hub id themselves. One switch chooses where things come from:
     The real thing for online users: ``bert-base-uncased``, GLUE, MultiNLI, CoNLL-2003... downloaded
     from the Hugging Face hub and mapped to the same schemas.
 
+What the hub gives, name by name (the ``hub_id`` of :data:`MODELS`, :data:`HUB_DATASET_IDS`):
+
+- ``"minilm"``: ``sentence-transformers/all-MiniLM-L6-v2``, the same model as offline, downloaded.
+  Chapter 01, chapters 07-12 and every assignment ask for it (the assignments check shapes and
+  values against it), so on those pages hub mode changes where MiniLM comes from, not the model.
+- ``"encoder"``, ``"course-bert"``, ``"minilm-mlm"``: ``bert-base-uncased``. Caveat: chapters 02-04
+  also read the course BERT's training log and card next to ``model_location("course-bert")``,
+  which the hub model does not have; those cells do not run in hub mode yet.
+- data sets ``"supersense"``, ``"nli"``, ``"ner"``: GLUE SST-2, MultiNLI, CoNLL-2003
+  (:data:`HUB_DATASET_IDS`); the others (the multilingual dialogues, SimLex-999, WordSim-353) have
+  no hub version, and :func:`load_dataset` says so.
+
+``tests/test_hub_mode.py`` runs the model downloads against a local hub (``HF_ENDPOINT``); a user's
+own ``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` are kept in both modes.
+
 Set it before the first ``import ch11lib`` (``export CH11_SOURCE=hub``), or call :func:`set_source`
 before loading anything.
 """

@@ -126,3 +126,12 @@ def test_hub_models_download_from_a_local_hub_through_the_real_code(
     assert any(cached.rglob("model.safetensors")), "the download did not land in the hub cache"
     assert netblock.guarded_processes(netlog), "the process did not run with the network blocker"
     assert netblock.read_log(netlog) == "", "loading from the local hub tried to leave the loopback"
+
+
+def test_the_hub_choice_of_every_name_is_written_down():
+    # resources' docstring says, name by name, what CH11_SOURCE=hub gives; it cannot forget one.
+    doc = resources.__doc__
+    for name, spec in resources.MODELS.items():
+        assert f'``"{name}"``' in doc and f"``{spec.hub_id}``" in doc, name
+    for name in resources.HUB_DATASET_IDS:
+        assert f'``"{name}"``' in doc, name
