@@ -120,3 +120,29 @@ def test_every_module_names_its_page_and_the_package_maps_every_page() -> None:
     for module in re.findall(r"^\d\d_\w+\s+(.+?)\s{2,}", overview, flags=re.MULTILINE):
         for name in re.findall(r"``(\w+)``", module):
             importlib.import_module(f"ch11lib.{name}")
+
+
+def test_no_helper_is_pasted_into_two_pages() -> None:
+    """A function the pages share lives in the library (ch11lib.pages), not in copies on each page."""
+    seen: dict[str, str] = {}
+    for page in sorted(CHAPTERS.glob("[01][0-9]_*.md")):
+        text = page.read_text()
+        for match in re.finditer(
+            r"^def (\w+)\(.*?(?=^\S|\Z)", text, flags=re.MULTILINE | re.DOTALL
+        ):
+            body = re.sub(r"\s+", " ", match.group()).strip()
+            assert body not in seen, (
+                f"{match.group(1)} is pasted into {seen.get(body)} and {page.name}"
+            )
+            seen[body] = page.name
+
+
+def test_markdown_table_renders_rows(monkeypatch) -> None:
+    import IPython.display
+
+    from ch11lib.pages import markdown_table
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    markdown_table(["a", "b"], [[1, "x"], [2, "y"]])
+    assert [m.data for m in shown] == ["| a | b |\n| --- | --- |\n| 1 | x |\n| 2 | y |"]

@@ -1,6 +1,6 @@
 """Deterministic splits by a hash of each item's key: one rule, no random state, no dependence on order.
 
-A utility of the data modules (no page of its own). Each data module states its rule where it calls
+A utility of the data modules, shown on no page. Each data module states its rule where it calls
 :func:`hash_split`: the shares of each split out of ``buckets``, and the hash. The hashes differ between
 data sets only because the shipped files and the course BERT were made with them (MD5 for the WordNet-derived sets, CRC-32 for the pretraining corpus the course BERT was trained
 on); changing one would move examples between splits of data that already ships.
