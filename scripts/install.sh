@@ -22,7 +22,7 @@ TORCH_INDEX=${CH11_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
 # The build this course is tested with; used wherever pip is served it without an index (this
 # project's machines keep it on disk), so that no other torch is downloaded there.
 SERVED_TORCH="torch==2.13.0"
-for arg in "$@"; do
+for arg in ${1+"$@"}; do  # (bash 3.2, macOS: "$@" alone is "unbound" under set -u)
   case $arg in
     --cuda) TORCH_BUILD=cuda ;;
     --cpu) TORCH_BUILD=cpu ;;
