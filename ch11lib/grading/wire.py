@@ -6,7 +6,7 @@ containers, so a file the student wrote cannot run code when the grader reads it
 file's size. The tree:
 
 - ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes``: as they are;
-- tensors (plain ``torch.Tensor`` only), numpy arrays of numbers and numpy scalars;
+- tensors (plain ``torch.Tensor`` only), numpy arrays and scalars of numbers or strings;
 - ``list``, ``tuple``, ``dict`` (any ``Mapping``), ``set``, ``frozenset``, ``range`` of these;
 - ``torch.Generator``, ``random.Random`` and ``numpy.random.Generator`` by their state;
 - ``torch.dtype`` and ``torch.device`` by name;
@@ -60,10 +60,12 @@ def encode(value: Any, refs: Mapping[int, str] | None = None, _depth: int = 0) -
     np = _np()
     if np is not None:
         if t is np.ndarray:
+            if value.dtype.kind in "US":  # strings: as a nested list, with their dtype
+                return {"t": "ndstr", "d": str(value.dtype), "v": value.tolist()}
             if value.dtype.kind not in "biufc":
                 raise WireError(f"a numpy array of {value.dtype} is not plain data")
             return {"t": "nd", "v": torch.from_numpy(np.ascontiguousarray(value).copy())}
-        if isinstance(value, np.generic) and value.dtype.kind in "biufc":
+        if isinstance(value, np.generic) and value.dtype.kind in "biufcUS":
             return {"t": "np", "d": str(value.dtype), "v": value.item()}
         if t is np.random.Generator:
             return {"t": "npgen", "v": encode(value.bit_generator.state, refs, _depth + 1)}
@@ -117,6 +119,12 @@ def decode(tree: Any, resolve: Mapping[str, Any] | None = None, _depth: int = 0)
         if type(v) is not torch.Tensor:
             raise WireError("not an array")
         return v.numpy()
+    if tag == "ndstr":
+        np = _import_numpy()
+        dtype = np.dtype(str(tree["d"]))
+        if dtype.kind not in "US" or not _strings_only(v):
+            raise WireError("not an array of strings")
+        return np.array(v, dtype=dtype)
     if tag == "np":
         np = _import_numpy()
         return np.dtype(str(tree["d"])).type(decode(v, resolve, _depth + 1))
@@ -167,6 +175,14 @@ def decode(tree: Any, resolve: Mapping[str, Any] | None = None, _depth: int = 0)
             raise WireError(f"no object named {v!r} on this side")
         return resolve[v]
     raise WireError(f"unknown tag {tag!r}")
+
+
+def _strings_only(value: Any, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return False
+    if type(value) is list:
+        return all(_strings_only(v, depth + 1) for v in value)
+    return type(value) in (str, bytes)
 
 
 def _as_tuples(value: Any) -> Any:
