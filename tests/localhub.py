@@ -14,16 +14,20 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class LocalHub:
-    """Serve ``repos`` (repository id -> folder of files) on 127.0.0.1 until :meth:`close`."""
+    """Serve model and data set repositories (id -> folder of files) on 127.0.0.1 until :meth:`close`."""
 
-    def __init__(self, repos: dict[str, Path]):
-        self.repos = {repo_id: Path(folder) for repo_id, folder in repos.items()}
+    def __init__(self, repos: dict[str, Path], datasets: dict[str, Path] | None = None):
+        self.kinds = {
+            "models": {repo_id: Path(folder) for repo_id, folder in repos.items()},
+            "datasets": {repo_id: Path(folder) for repo_id, folder in (datasets or {}).items()},
+        }
+        self.repos = self.kinds["models"]
         self.requests: list[tuple[str, str]] = []
         hub = self
 
@@ -37,6 +41,11 @@ class LocalHub:
             def do_GET(self):
                 hub._handle(self, send_body=True)
 
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.posted = self.rfile.read(length).decode() if length else ""
+                hub._handle(self, send_body=True)
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -48,52 +57,87 @@ class LocalHub:
 
     # ----------------------------------------------------------------------------------------------
 
-    def _split(self, path: str) -> tuple[str, str] | None:
-        """``(repo_id, rest)`` for the longest known repository id ``path`` starts with."""
-        for repo_id in sorted(self.repos, key=len, reverse=True):
+    def _split(self, kind: str, path: str) -> tuple[str, str] | None:
+        """``(repo_id, rest)`` for the longest known repository id of ``kind`` that ``path`` starts with."""
+        for repo_id in sorted(self.kinds[kind], key=len, reverse=True):
             if path == repo_id or path.startswith(repo_id + "/"):
                 return repo_id, path[len(repo_id) :].lstrip("/")
         return None
 
-    def _files(self, repo_id: str) -> list[str]:
-        folder = self.repos[repo_id]
-        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    def _entries(
+        self, kind: str, repo_id: str, under: str = "", recursive: bool = True
+    ) -> list[dict]:
+        """Tree entries (files and folders) below ``under``, as the hub's tree API lists them."""
+        folder = self.kinds[kind][repo_id]
+        base = folder / under if under else folder
+        paths = base.rglob("*") if recursive else base.glob("*")
+        entries = []
+        for path in sorted(paths):
+            name = path.relative_to(folder).as_posix()
+            oid = hashlib.sha1(name.encode()).hexdigest()
+            if path.is_dir():
+                entries.append({"type": "directory", "path": name, "oid": oid, "size": 0})
+            else:
+                entries.append(
+                    {"type": "file", "path": name, "size": path.stat().st_size, "oid": oid}
+                )
+        return entries
+
+    def _not_found(self, request, send_body: bool) -> None:
+        self._send(request, 404, b'{"error": "Repository not found"}', send_body,
+                   {"X-Error-Code": "RepoNotFound"})  # fmt: skip
 
     def _handle(self, request: BaseHTTPRequestHandler, send_body: bool) -> None:
-        path = unquote(urlparse(request.path).path).lstrip("/")
+        url = urlparse(request.path)
+        path = unquote(url.path).lstrip("/")
         self.requests.append((request.command, path))
-        if path.startswith("api/models/"):
-            return self._api(request, path.removeprefix("api/models/"), send_body)
-        found = self._split(path)
-        if found is None or not found[1].startswith("resolve/"):
-            return self._send(request, 404, b'{"error": "Repository not found"}', send_body,
-                              {"X-Error-Code": "RepoNotFound"})  # fmt: skip
+        for kind in ("models", "datasets"):
+            if path.startswith(f"api/{kind}/"):
+                return self._api(request, kind, path.removeprefix(f"api/{kind}/"), url.query,
+                                 send_body)  # fmt: skip
+        kind = "models"
+        if path.startswith("datasets/"):
+            kind, path = "datasets", path.removeprefix("datasets/")
+        found = self._split(kind, path)
+        if found is None or "/resolve/" not in f"/{found[1]}":
+            return self._not_found(request, send_body)
         repo_id, rest = found
-        _, _revision, filename = rest.split("/", 2)
-        file = self.repos[repo_id] / filename
+        # resolve/<revision>/<file>; a revision may hold slashes (refs/convert/parquet)
+        rest = rest.removeprefix("resolve/")
+        folder = self.kinds[kind][repo_id]
+        filename = next(
+            (
+                rest[i + 1 :]
+                for i in range(len(rest))
+                if rest[i] == "/" and (folder / rest[i + 1 :]).is_file()
+            ),
+            None,
+        )
         headers = {"X-Repo-Commit": COMMIT}
-        if not file.is_file():
+        if filename is None:
             headers["X-Error-Code"] = "EntryNotFound"
             return self._send(request, 404, b'{"error": "Entry not found"}', send_body, headers)
-        body = file.read_bytes()
+        body = (folder / filename).read_bytes()
         headers["ETag"] = f'"{hashlib.sha256(body).hexdigest()}"'
         self._send(request, 200, body, send_body, headers, "application/octet-stream")
 
-    def _api(self, request, rest: str, send_body: bool) -> None:
-        found = self._split(rest)
+    def _api(self, request, kind: str, rest: str, query: str, send_body: bool) -> None:
+        found = self._split(kind, rest)
         if found is None:
-            return self._send(request, 404, b'{"error": "Repository not found"}', send_body,
-                              {"X-Error-Code": "RepoNotFound"})  # fmt: skip
+            return self._not_found(request, send_body)
         repo_id, tail = found
-        files = self._files(repo_id)
         if tail.startswith("tree/"):
-            listing = [
-                {"type": "file", "path": name, "size": (self.repos[repo_id] / name).stat().st_size,
-                 "oid": hashlib.sha1(name.encode()).hexdigest()}
-                for name in files
-            ]  # fmt: skip
-            body = json.dumps(listing).encode()
+            # tree/<revision>[/<path>]: the revision is the commit or "main" here (no slashes)
+            _, _revision, *under = tail.split("/", 2)
+            recursive = "recursive=true" in query.lower() or "recursive=1" in query
+            entries = self._entries(kind, repo_id, under[0] if under else "", recursive)
+            body = json.dumps(entries).encode()
+        elif tail.startswith("paths-info/"):
+            wanted = set(parse_qs(getattr(request, "posted", "")).get("paths", []))
+            entries = [e for e in self._entries(kind, repo_id) if e["path"] in wanted]
+            body = json.dumps(entries).encode()
         else:
+            files = [e["path"] for e in self._entries(kind, repo_id) if e["type"] == "file"]
             body = json.dumps({
                 "id": repo_id, "modelId": repo_id, "sha": COMMIT, "private": False,
                 "disabled": False, "gated": False, "tags": [], "library_name": "transformers",

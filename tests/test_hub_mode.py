@@ -135,3 +135,64 @@ def test_the_hub_choice_of_every_name_is_written_down():
         assert f'``"{name}"``' in doc and f"``{spec.hub_id}``" in doc, name
     for name in resources.HUB_DATASET_IDS:
         assert f'``"{name}"``' in doc, name
+
+
+def _glue_sst2_repo(folder: Path) -> Path:
+    """A tiny GLUE repository laid out as nyu-mll/glue is: README configs and parquet files."""
+    import datasets
+
+    (folder / "sst2").mkdir(parents=True)
+    (folder / "README.md").write_text(
+        "---\nconfigs:\n- config_name: sst2\n  data_files:\n"
+        + "".join(
+            f"  - split: {s}\n    path: sst2/{s}-*\n" for s in ("train", "validation", "test")
+        )
+        + "---\n# GLUE (a tiny stand-in)\n"
+    )
+    features = datasets.Features({
+        "sentence": datasets.Value("string"),
+        "label": datasets.ClassLabel(names=["negative", "positive"]),
+        "idx": datasets.Value("int32"),
+    })  # fmt: skip
+    for split, rows in (("train", 1000), ("validation", 40), ("test", 30)):
+        data = {"sentence": [f"{split} sentence {i} is {'good' if i % 2 else 'bad'}" for i in range(rows)],
+                "label": [i % 2 if split != "test" else -1 for i in range(rows)],
+                "idx": list(range(rows))}  # fmt: skip
+        datasets.Dataset.from_dict(data, features=features).to_parquet(
+            str(folder / "sst2" / f"{split}-00000-of-00001.parquet")
+        )
+    return folder
+
+
+def test_a_hub_data_set_downloads_from_a_local_hub_through_the_real_code(tmp_path: Path):
+    repo_id, config = resources.HUB_DATASET_IDS["supersense"]
+    assert (repo_id, config) == ("nyu-mll/glue", "sst2")
+    hub = LocalHub({}, datasets={repo_id: _glue_sst2_repo(tmp_path / "glue")})
+    netlog = tmp_path / "network.log"
+    try:
+        env = _clean_env(CH11_SOURCE="hub", HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
+                         HF_HUB_DISABLE_XET="1", TQDM_DISABLE="1")  # fmt: skip
+        env.update(netblock.blocker_env(tmp_path / "site", netlog))
+        code = (
+            "from ch11lib import resources\n"
+            "d = resources.load_dataset('supersense')\n"
+            "print({k: v.num_rows for k, v in d.items()}, d['train'].features['label'].names)\n"
+            "print(d['test'][0]['text'])\n"
+        )
+        result = _python(code, env)
+    finally:
+        hub.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    sizes, first_test = result.stdout.strip().splitlines()
+    # GLUE's validation split is our test split; 872 training sentences become our validation
+    assert sizes == "{'train': 128, 'validation': 872, 'test': 40} ['negative', 'positive']"
+    assert first_test == "validation sentence 0 is bad"
+    fetched = {path.rsplit("/", 1)[1] for method, path in hub.requests if method == "GET"}
+    assert {"train-00000-of-00001.parquet", "validation-00000-of-00001.parquet"} <= fetched
+    # datasets also asks the dataset viewer (datasets-server.<HF_ENDPOINT host>) and its legacy S3
+    # bucket for optional information, and carries on without it; the blocker refused both lookups.
+    # Anything else beyond the loopback fails the test.
+    optional = {"datasets-server.127.0.0.1", "s3.amazonaws.com"}
+    attempts = [line for line in netblock.read_log(netlog).splitlines() if line.strip()]
+    others = [line for line in attempts if not any(f"'{host}'" in line for host in optional)]
+    assert others == [], f"loading from the local hub tried to leave the loopback: {others}"
