@@ -27,7 +27,9 @@ What the hub gives, name by name (the ``hub_id`` of :data:`MODELS`, :data:`HUB_D
   (:data:`HUB_DATASET_IDS`); the others (the multilingual dialogues, SimLex-999, WordSim-353) have
   no hub version, and :func:`load_dataset` says so.
 
-``tests/test_hub_mode.py`` runs the model downloads against a local hub (``HF_ENDPOINT``); a user's
+``tests/test_hub_mode.py`` runs the model downloads and ``"supersense"`` (SST-2) against a local hub
+(``HF_ENDPOINT``); CoNLL-2003 and MultiNLI are not tried against it (``eriktks/conll2003`` is a
+loading-script repository, which ``datasets>=4`` no longer runs: not fixed yet). A user's
 own ``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` are kept in both modes.
 
 Set it before the first ``import ch11lib`` (``export CH11_SOURCE=hub``), or call :func:`set_source`
