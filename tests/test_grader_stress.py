@@ -16,6 +16,9 @@ answers are proxies) with the network blocked and a short per-cell time limit. T
 ``tamper_early``  the same patches in a first cell, before any locked cell ran;
 ``tamper_call``   wrong answers wrapped so that calling one (as a test does) applies the patches
                   (in the student's kernel: the trusted kernel that runs the tests never sees them);
+``shortcut``      (a1-a3) an answer that calls the library's implementation the tests switch off
+                  (``F.scaled_dot_product_attention``, ``ch11lib.masking``, ``ch11lib.spans``): the
+                  switch reaches the student's kernel, and the answer loses those points;
 ``invalid_json``  a file that is not a notebook: not graded, but the student has a row (0).
 
 "Graded correctly" means: per test, the points the in-process grader gives the student's *answers*
@@ -125,8 +128,16 @@ def _locked_helpers(source: nbformat.NotebookNode) -> list[str]:
     return names
 
 
-def _wrong_answers(name: str) -> dict[str, str]:
-    """The first wrong implementation of ``tests/mutants/<name>.py`` (empty if there is none)."""
+# A wrong answer that calls what the tests switch off (mock.patch, a swapped __code__), per assignment.
+SHORTCUTS = {
+    "a1_encoder": "attention_uses_torch_sdpa",
+    "a2_mlm": "mask_wraps_the_course_library",
+    "a3_nsp_spans": "lengths_wrap_the_course_library",
+}
+
+
+def _wrong_answers(name: str, which: str | None = None) -> dict[str, str]:
+    """The first (or the named) wrong implementation of ``tests/mutants/<name>.py`` ({} if none)."""
     path = REPO_ROOT / "tests" / "mutants" / f"{name}.py"
     if not path.is_file():
         return {}
@@ -134,7 +145,17 @@ def _wrong_answers(name: str) -> dict[str, str]:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if which is not None:
+        return dict(module.WRONG[which])
     return dict(next(iter(module.WRONG.values()), {}))
+
+
+def _students(name: str) -> set[str]:
+    return {
+        *("blank", "noisy", "loop", "edited_tests", "invalid_json"),
+        *("tamper", "tamper_early", "tamper_call"),
+        *(("shortcut",) if name in SHORTCUTS else ()),
+    }
 
 
 def _grade_id(cell: nbformat.NotebookNode) -> str | None:
@@ -191,6 +212,9 @@ def _build_batch(name: str, root: Path) -> Batch:
             ("edited_tests", "tamper", "tamper_early", "tamper_call"), with_wrong_answers
         ),
     }
+    shortcut = {**right, **_wrong_answers(name, SHORTCUTS[name])} if name in SHORTCUTS else None
+    if shortcut is not None:
+        expected["shortcut"] = oracle(shortcut)
     # The limit must cut the loop, never a legitimate cell: no cell takes longer than the whole
     # reference notebook did in-process (on a busy machine that can exceed CELL_TIMEOUT_S).
     timeout = max(CELL_TIMEOUT_S, math.ceil(1.5 * expected["noisy"].seconds))
@@ -216,6 +240,8 @@ def _build_batch(name: str, root: Path) -> Batch:
     nbformat.write(nbformat.v4.new_notebook(), folder / "scratch.ipynb")
 
     hand_in("loop", _with_answers(release, looping))
+    if shortcut is not None:
+        hand_in("shortcut", _with_answers(release, shortcut))
 
     edited = _with_answers(release, wrong)
     failing = expected["edited_tests"].failed()
@@ -286,7 +312,9 @@ def _assignment(batch: Batch) -> str:
 def test_every_submission_is_graded_as_its_answers_deserve(batch: Batch) -> None:
     name = _assignment(batch)
     scores = batch.course.scores(name)
-    for student in ("blank", "noisy", "loop", "edited_tests", "tamper"):
+    for student in ("blank", "noisy", "loop", "edited_tests", "tamper", "shortcut"):
+        if student not in batch.expected:
+            continue
         want = batch.expected[student]
         got = scores[student]
         wrong = {g: (got.get(g), c.points) for g, c in want.cells.items() if got.get(g) != c.points}
@@ -294,6 +322,8 @@ def test_every_submission_is_graded_as_its_answers_deserve(batch: Batch) -> None
     assert batch.course.totals(name)["noisy"] == 100
     assert batch.course.totals(name)["blank"] == 0
     assert batch.expected["tamper"].score < 100, "the wrong answers of the tamper test get 100"
+    if "shortcut" in batch.expected:  # the switched-off library costs points (it can fail)
+        assert batch.expected["shortcut"].score < 100, f"{name}: the shortcut is not caught"
 
 
 def test_tampering_early_gains_nothing(batch: Batch) -> None:
@@ -348,10 +378,7 @@ def test_edited_deleted_and_retyped_tests_are_restored(batch: Batch) -> None:
 def test_every_student_has_a_row_in_the_export(batch: Batch) -> None:
     name = _assignment(batch)
     rows = {r["student_id"]: r for r in batch.course.export_csv() if r["assignment"] == name}
-    students = {
-        *("blank", "noisy", "loop", "edited_tests", "invalid_json"),
-        *("tamper", "tamper_early", "tamper_call"),
-    }
+    students = _students(name)
     assert set(rows) == students
     assert float(rows["invalid_json"]["score"]) == 0
     assert "invalid_json" in batch.result.problems
@@ -361,7 +388,7 @@ def test_every_student_has_a_row_in_the_export(batch: Batch) -> None:
 def test_no_hidden_test_source_reaches_students(batch: Batch) -> None:
     name = _assignment(batch)
     feedback = sorted((batch.course.root / "feedback").glob(f"*/{name}/*.html"))
-    assert len(feedback) == 7, feedback
+    assert len(feedback) == len(_students(name)) - 1, feedback
     hidden = hidden_test_lines(batch.course.source_notebook(name))
     assert hidden, "no hidden test lines found: the leak check would be vacuous"
     page = html_text(feedback[0].read_text(encoding="utf-8"))

@@ -231,12 +231,15 @@ class Sandbox:
         folder.mkdir(mode=0o755)
         inbox = folder / "submission"
         if submission is not None and submission.is_dir():
-            shutil.copytree(
+            shutil.copytree(  # links stay links (never followed: they could point anywhere) ...
                 submission,
                 inbox,
-                symlinks=False,
+                symlinks=True,
                 ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "*.txt"),
             )
+            for path in list(inbox.rglob("*")):  # ... and are dropped
+                if path.is_symlink():
+                    path.unlink()
         else:
             inbox.mkdir()
         for path in [inbox, *inbox.rglob("*")]:
@@ -260,6 +263,7 @@ class Sandbox:
             "uid": self.uid if self.as_root else 0,
             "copy_from": str(inbox),
             "readable": [str(connection)],
+            "quiet": not os.environ.get("CH11_SANDBOX_DEBUG"),
             "rlimits": limits,
             "env": {
                 "MPLBACKEND": "Agg",
