@@ -90,7 +90,13 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object
 
 # Longest work first, so that the two workers finish together (with `--no-loadscope-reorder`, xdist
 # hands out work in this order): the cold book build and the grading batches take minutes each.
-_FIRST = ("book", "nbgrader-stress", "nbgrader-pipeline", "test_fast_autograde.py")
+_FIRST = (
+    "book",
+    "nbgrader-stress",
+    "nbgrader-attacks",
+    "nbgrader-pipeline",
+    "test_fast_autograde.py",
+)
 
 
 def _start_rank(item: pytest.Item) -> int:
