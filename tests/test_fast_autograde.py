@@ -3,8 +3,10 @@
 Three students (the reference solution, the untouched release, a wrong implementation from
 ``tests/mutants``) are autograded twice: by ``nbgrader autograde`` in one course directory, and by the
 fast path (two parallel shards with separate gradebooks, kernels forked from a server, results merged)
-in another. Every test cell's score, every total and the autograded notebooks must agree. A student
-graded earlier and not in this batch must keep their grade through the merge.
+in another, both with the students' kernels in the sandbox. Every test cell's score, every total and
+the autograded notebooks must agree. A student graded earlier and not in this batch must keep their
+grade through the merge; that student was graded without the sandbox (``sandboxed=False``, as
+``CH11_GRADE_UNSANDBOXED=1``), which the grading log and the class report say in their first line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import importlib.util
 import pytest
 from nbgrader_harness import REPO_ROOT, Course, assignment_names, submission_replacements
 
-from ch11lib import autograde as ag
+from ch11lib.grading import batch as ag
+from ch11lib.grading import sandbox
+from ch11lib.grading.cli import write_report
 
 pytestmark = pytest.mark.slow
 
@@ -52,13 +56,21 @@ def test_fast_path_gives_the_same_grades_as_nbgrader(tmp_path) -> None:
     # an earlier grade of a student outside this batch must survive the merge
     fast.generate(ASSIGNMENT)
     fast.submit(ASSIGNMENT, "earlier", fast.release_notebook(ASSIGNMENT))
-    ag.autograde(fast.root, ASSIGNMENT, jobs=1)
+    first = ag.autograde(fast.root, ASSIGNMENT, jobs=1, sandboxed=False)
+    assert not first.sandboxed and not first.problems
+    log = fast.root / ".autograde-logs" / ASSIGNMENT / "shard-0.log"
+    assert log.read_text(encoding="utf-8").splitlines()[0] == sandbox.UNSANDBOXED_WARNING
     earlier = fast.scores(ASSIGNMENT)["earlier"]
     (fast.root / "submitted" / "earlier").rename(tmp_path / "earlier-away")
     _class(fast)
 
     result = ag.autograde(fast.root, ASSIGNMENT, jobs=2)
     assert sorted(result.graded) == ["blank", "solution", "wrong"] and not result.problems
+    assert result.sandboxed
+    assert "sandbox" in log.read_text(encoding="utf-8").splitlines()[0]
+    assert sandbox.UNSANDBOXED_WARNING not in log.read_text(encoding="utf-8")
+    report = write_report(fast.root, ASSIGNMENT).read_text(encoding="utf-8").splitlines()[0]
+    assert sandbox.UNSANDBOXED_WARNING in report and "1 of 4 submissions" in report, report
     scores = fast.scores(ASSIGNMENT)
     assert scores.pop("earlier") == earlier
     assert scores == plain.scores(ASSIGNMENT)

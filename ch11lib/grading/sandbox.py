@@ -302,6 +302,15 @@ class Sandbox:
             sys.stderr.write(self.log.read_text(errors="replace")[-4000:])
 
     def close(self) -> None:
+        if self.process.poll() is None:  # ask the server to end (kills and reaps its kernels)
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                    conn.settimeout(5)
+                    conn.connect(self.socket)
+                    conn.sendall(b'{"op": "exit"}\n')
+                self.process.wait(timeout=15)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, 9)
