@@ -208,6 +208,11 @@ def model_card(log: dict, args: argparse.Namespace, final: bool) -> str:
         f"| {t['tokens_per_second']:,.0f} | {t['mlm_loss']:.2f} | {t['mlm_accuracy']:.1%} |"
         for t in log.get("route_trials", [])
     )
+    changes = "".join(
+        f"- resumed at step {step} with `--steps {steps}` (the schedule follows the new total from\n"
+        f"  there; to reproduce, run the defaults, then the same command with `--steps {steps}`)\n"
+        for step, steps in log.get("schedule_changes", [])
+    )
     return f"""# minilm-mlm: all-MiniLM-L6-v2 with a new MLM head, pretraining continued ({status})
 
 all-MiniLM-L6-v2 (6 layers, hidden 384, 12 heads, the `bert-base-uncased` vocabulary) has no MLM
@@ -238,7 +243,7 @@ Training sentences containing a development-set sentence around its mask were re
   whole sentences); dynamic masking (15%; 80% `[MASK]`, 10% random, 10% unchanged); seed {args.seed}
 - AdamW: encoder lr {args.lr}, head lr {args.head_lr}, weight decay 0.01, {args.warmup:.0%} warmup
   then linear decay; dropout 0 during training (the exported config sets 0.1)
-- {log["tokens_seen"]:,} tokens in {log["train_seconds"] / 60:.1f} minutes on {args.threads} CPU
+{changes}- {log["tokens_seen"]:,} tokens in {log["train_seconds"] / 60:.1f} minutes on {args.threads} CPU
   thread(s)
 
 ## Evaluation (step {last.get("step", "-")}; step {first.get("step", "-")} in brackets)
