@@ -478,8 +478,8 @@ def _build(root: Path, assignment: str, hosts: list[tuple[Host, Path]]) -> Batch
             result = fast_autograde()(
                 course.root, assignment, submissions=incoming, jobs=1, timeout=timeout
             )
-            if assignment == A1:
-                course.generate_feedback(assignment)
+            if assignment == A1:  # a failure here shows in the tests that read the feedback
+                course.run("generate_feedback", assignment, "--force", check=False)
     finally:
         host_.stop()
     return Batch(course, assignment, host_, students, result, netlog, config_hash)
@@ -502,7 +502,12 @@ def batches() -> dict[str, Batch]:
 @pytest.fixture
 def a1(batches: dict[str, Batch], hosts: list, tmp_path_factory: pytest.TempPathFactory) -> Batch:
     if A1 not in batches:
-        batches[A1] = _build(tmp_path_factory.mktemp("attacks-a1"), A1, hosts)
+        try:
+            batches[A1] = _build(tmp_path_factory.mktemp("attacks-a1"), A1, hosts)
+        except Exception as exc:  # built once: the other tests fail at once with the same error
+            batches[A1] = exc  # type: ignore[assignment]
+    if isinstance(batches[A1], Exception):
+        raise batches[A1]
     return batches[A1]
 
 

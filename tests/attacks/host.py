@@ -39,7 +39,7 @@ READ = """
 import glob
 import os
 
-MARKERS = ("BEGIN HIDDEN TESTS", "SECRET-")
+MARKERS = ("BEGIN HIDDEN " + "TESTS", "SECRET-")  # split: nbgrader reads it in a cell as a marker
 
 
 def show(path):
@@ -346,13 +346,13 @@ os._exit(3)
 # Files handed in next to the notebook: an IPython startup file (``.ipy`` is not among the ignored
 # patterns), run when the kernel starts, before any cell and before the grader locks the kernel's
 # folder. It links the files the grader writes (the requests of calls into the student's kernel) to
-# a file of the host, and hollows out every later cell of this kernel.
+# a file of the host.
 STARTUP_IPY = """
 import os as _os
 import sys as _sys
 
 _connection = next((a for a in _sys.argv if a.endswith(".json")), "")
-for _name in ("in.pt", "cb-out.pt", "kernel.json.lock"):
+for _name in ("in.pt", "out.pt", "cb-out.pt"):
     _path = _os.path.join(_os.path.dirname(_connection), _name)
     try:
         if _os.path.lexists(_path):
@@ -360,7 +360,6 @@ for _name in ("in.pt", "cb-out.pt", "kernel.json.lock"):
         _os.symlink(PARAMS["victim"], _path)
     except OSError:
         pass
-get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
 """
 
 # Memory spread over processes: a limit per process (RLIMIT_AS) does not bound their sum. Four
