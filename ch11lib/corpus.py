@@ -286,3 +286,13 @@ def corpus_statistics(documents: Iterable[Document]) -> dict[str, dict[str, int]
             row["sentences"] += len(document.sentences)
             row["words"] += document.n_words
     return stats
+
+
+def source_table_rows(statistics: dict[str, dict[str, int]], names: Iterable[str]) -> str:
+    """Markdown rows ``| source | title | licence | package | documents | words |`` for model cards."""
+    return "\n".join(
+        f"| {name} | {SOURCES[name].title} | {SOURCES[name].licence} | `{SOURCES[name].debian_package}` "
+        f"| {statistics[name]['documents']:,} | {statistics[name]['words']:,} |"
+        for name in names
+        if name in statistics
+    )

@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ch11lib import resources  # noqa: E402
+from ch11lib.cache import replace_folder  # noqa: E402
+from ch11lib.checkpoints import resume, run_config, save_checkpoint, train_step  # noqa: E402
 from ch11lib.cloze import evaluate_cloze, load_cloze_set  # noqa: E402
 from ch11lib.continued_pretraining import (  # noqa: E402
     DELTA_FILE,
@@ -40,7 +42,12 @@ from ch11lib.continued_pretraining import (  # noqa: E402
     prepare_model,
     trainable_names,
 )
-from ch11lib.corpus import SOURCES, build_corpus, corpus_statistics, split_corpus  # noqa: E402
+from ch11lib.corpus import (  # noqa: E402
+    build_corpus,
+    corpus_statistics,
+    source_table_rows,
+    split_corpus,
+)
 from ch11lib.masking import MaskingVocab  # noqa: E402
 from ch11lib.pretraining import (  # noqa: E402
     encode_examples,
@@ -159,12 +166,7 @@ def export(model, log: dict, args: argparse.Namespace, final: bool) -> None:
     plot_training(log, partial / "training_curves.png")
     (partial / "training_log.json").write_text(json.dumps(log, indent=1) + "\n")
     (partial / "README.md").write_text(model_card(log, args, final))
-    backup = target.with_name(target.name + ".old")
-    shutil.rmtree(backup, ignore_errors=True)
-    if target.exists():
-        os.replace(target, backup)
-    os.replace(partial, target)
-    shutil.rmtree(backup, ignore_errors=True)
+    replace_folder(partial, target)
     print(f"exported {'final' if final else 'intermediate'} model to {target}", flush=True)
 
 
@@ -192,12 +194,7 @@ def plot_training(log: dict, path: Path) -> None:
 
 def model_card(log: dict, args: argparse.Namespace, final: bool) -> str:
     stats = log["corpus"]["statistics"]
-    rows = "\n".join(
-        f"| {name} | {SOURCES[name].title} | {SOURCES[name].licence} | `{SOURCES[name].debian_package}` "
-        f"| {stats[name]['documents']:,} | {stats[name]['words']:,} |"
-        for name in args.sources
-        if name in stats
-    )
+    rows = source_table_rows(stats, args.sources)
     last = log["evaluations"][-1] if log["evaluations"] else {}
     first = log["evaluations"][0] if log["evaluations"] else {}
     status = "final" if final else f"INTERMEDIATE (step {log['step']} of {args.steps})"
@@ -209,9 +206,9 @@ def model_card(log: dict, args: argparse.Namespace, final: bool) -> str:
         for t in log.get("route_trials", [])
     )
     changes = "".join(
-        f"- resumed at step {step} with `--steps {steps}` (the schedule follows the new total from\n"
-        f"  there; to reproduce, run the defaults, then the same command with `--steps {steps}`)\n"
-        for step, steps in log.get("schedule_changes", [])
+        f"- resumed at step {c['step']} with `--steps {c['to_steps']}` (the schedule follows the new\n"
+        f"  total from there; to reproduce, run the defaults, then again with `--steps {c['to_steps']}`)\n"
+        for c in log.get("schedule_changes", [])
     )
     return f"""# minilm-mlm: all-MiniLM-L6-v2 with a new MLM head, pretraining continued ({status})
 
@@ -270,11 +267,6 @@ text than the course can, at a cost the course can pay. Training curves: `traini
 """
 
 
-def run_config(args: argparse.Namespace) -> dict:
-    shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    return {k: v for k, v in shown.items() if k not in {"trial", "export_only", "stop_after"}}
-
-
 def evaluation(model, tokenizer, eval_batches, log) -> dict:
     cloze = evaluate_cloze(model, tokenizer)
     return {
@@ -321,7 +313,7 @@ def main(argv=None) -> None:
     )
     train_tokens = sum(len(s) for d in data["train"] for s in d)
     log = {
-        "config": run_config(args),
+        "config": run_config(args, ROOT),
         "corpus": {
             "statistics": data["statistics"],
             "heldout_documents": data["heldout_documents"],
@@ -337,17 +329,12 @@ def main(argv=None) -> None:
         "evaluations": [],
     }
     checkpoint_path = args.run_dir / "checkpoint.pt"
-    if checkpoint_path.is_file() and not args.trial:
-        state = torch.load(checkpoint_path, weights_only=False)
-        missing, unexpected = model.load_state_dict(state["model"], strict=False)
-        assert not unexpected and not set(names) & set(missing), (unexpected, missing)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        log = state["log"]
-        if int(log["config"]["steps"]) != args.steps:  # the schedule follows the new total
-            log.setdefault("schedule_changes", []).append([log["step"], args.steps])
-        log["config"] = run_config(args)
-        print(f"resumed from step {log['step']}", flush=True)
+    resumed = None
+    if not args.trial:  # the checkpoint holds only the trained tensors: the rest is MiniLM's
+        resumed = resume(checkpoint_path, model, optimizer, scheduler, args.steps, strict=False)
+    if resumed is not None:
+        log = resumed
+        log["config"] = run_config(args, ROOT)
     if args.export_only:
         if not log["step"]:
             raise SystemExit(f"no checkpoint in {args.run_dir}: train first")
@@ -356,26 +343,20 @@ def main(argv=None) -> None:
     if not log["evaluations"]:
         log["evaluations"].append(evaluation(model, tokenizer, eval_batches, log))
 
-    def save_checkpoint() -> None:
-        partial = checkpoint_path.with_suffix(".partial")
-        # only what changes: the frozen tensors come back from the MiniLM package
-        state = {n: t for n, t in model.state_dict().items() if n in set(names)}
-        torch.save(
-            {
-                "model": state,
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "log": log,
-            },
-            partial,
-        )
-        os.replace(partial, checkpoint_path)
+    def checkpoint() -> None:
+        state = model.state_dict()  # only what changes: the frozen tensors are in MiniLM's package
+        save_checkpoint(checkpoint_path, {n: state[n] for n in names}, optimizer, scheduler, log)
 
     examples, epoch, first = [], -1, []
     batches_per_epoch = None
     progress = tqdm(total=args.steps, initial=log["step"], mininterval=20, file=sys.stderr)
     started, seconds_at_start = time.time(), log["train_seconds"]
     tokens_at_start = log["tokens_seen"]
+    trained = [parameters[n] for n in names]
+
+    def elapsed() -> float:
+        return seconds_at_start + time.time() - started
+
     while log["step"] < args.steps:
         if batches_per_epoch is None or log["step"] // batches_per_epoch != epoch:
             if batches_per_epoch is None:
@@ -395,14 +376,8 @@ def main(argv=None) -> None:
             examples[position : position + args.batch_size], tokenizer, generator, vocab
         )
         loss, _, _ = mlm_forward(model, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([parameters[n] for n in names], 1.0)
-        optimizer.step()
-        scheduler.step()
-        log["step"] += 1
-        log["tokens_seen"] += int(batch["attention_mask"].sum())
-        log["train_seconds"] = seconds_at_start + time.time() - started
+        tokens = int(batch["attention_mask"].sum())
+        train_step(loss, optimizer, scheduler, trained, log, tokens, elapsed)
         if log["step"] % 10 == 0 or log["step"] == 1:
             log["history"].append(
                 {"step": log["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
@@ -430,9 +405,9 @@ def main(argv=None) -> None:
                 flush=True,
             )
         if log["step"] % args.checkpoint_every == 0 or log["step"] == args.steps:
-            save_checkpoint()
+            checkpoint()
         if args.stop_after and log["step"] >= args.stop_after and log["step"] < args.steps:
-            save_checkpoint()
+            checkpoint()
             print(f"\nstopped at step {log['step']} (--stop-after); rerun to resume", flush=True)
             return
     progress.close()

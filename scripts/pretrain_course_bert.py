@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ch11lib.cache import replace_folder  # noqa: E402
-from ch11lib.corpus import SOURCES, corpus_statistics  # noqa: E402
+from ch11lib.checkpoints import resume, run_config, save_checkpoint, train_step  # noqa: E402
+from ch11lib.corpus import SOURCES, corpus_statistics, source_table_rows  # noqa: E402
 from ch11lib.masking import MaskingVocab  # noqa: E402
 from ch11lib.pretraining import (  # noqa: E402
     PRETRAINING_MAX_LENGTH,
@@ -259,12 +260,7 @@ def model_card(model, log: dict, args: argparse.Namespace, final: bool) -> str:
     parameters = sum(p.numel() for p in model.parameters())
     last = log["evaluations"][-1] if log["evaluations"] else {}
     stats = log["corpus"]["statistics"]
-    rows = "\n".join(
-        f"| {name} | {SOURCES[name].title} | {SOURCES[name].licence} | `{SOURCES[name].debian_package}` "
-        f"| {stats[name]['documents']:,} | {stats[name]['words']:,} |"
-        for name in SOURCES
-        if name in stats
-    )
+    rows = source_table_rows(stats, SOURCES)
     hours = log["train_seconds"] / 3600
     tokens = log["tokens_seen"]
     words_seen_ratio = tokens / max(1, log["corpus"]["train_tokens"])
@@ -345,19 +341,6 @@ Training log (loss curve and evaluations): `training_log.json`, drawn in `traini
 # --------------------------------------------------------------------------------------------------
 
 
-def run_config(args: argparse.Namespace) -> dict:
-    """The arguments that define the run, for its log (not the one-off actions of this invocation)."""
-    actions = {"trial", "export_only", "stop_after"}
-
-    def shown(value):
-        if not isinstance(value, Path):
-            return value
-        absolute = value.resolve()
-        return str(absolute.relative_to(ROOT) if absolute.is_relative_to(ROOT) else absolute)
-
-    return {k: shown(v) for k, v in vars(args).items() if k not in actions}
-
-
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -395,7 +378,7 @@ def main() -> None:
         optimizer, lambda step: linear_warmup_decay(step, args.steps, warmup)
     )
     log = {
-        "config": run_config(args),
+        "config": run_config(args, ROOT),
         "corpus": {
             "statistics": data["statistics"],
             "train_statistics": data["train_statistics"],
@@ -414,19 +397,12 @@ def main() -> None:
         "exported_intermediate": False,
     }
     checkpoint_path = args.run_dir / "checkpoint.pt"
-    if checkpoint_path.is_file() and not args.trial:
-        state = torch.load(checkpoint_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        log = state["log"]
-        if int(log["config"]["steps"]) != args.steps:
-            # The schedule follows the new total from here on; the log keeps the change.
-            log.setdefault("schedule_changes", []).append(
-                {"step": log["step"], "from_steps": log["config"]["steps"], "to_steps": args.steps}
-            )
-        log["config"] = run_config(args)
-        print(f"resumed from step {log['step']}", flush=True)
+    resumed = (
+        None if args.trial else resume(checkpoint_path, model, optimizer, scheduler, args.steps)
+    )
+    if resumed is not None:
+        log = resumed
+        log["config"] = run_config(args, ROOT)
     if args.export_only:
         if not log["step"]:
             raise SystemExit(
@@ -436,18 +412,8 @@ def main() -> None:
         export(model, tokenizer, log, args, final=log["step"] >= args.steps)
         return
 
-    def save_checkpoint() -> None:
-        partial = checkpoint_path.with_suffix(".partial")
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "log": log,
-            },
-            partial,
-        )
-        os.replace(partial, checkpoint_path)
+    def checkpoint() -> None:
+        save_checkpoint(checkpoint_path, model.state_dict(), optimizer, scheduler, log)
 
     # Epoch e uses pairs drawn with seed (seed, e); the step counter tells where to resume.
     epoch, position = 0, 0
@@ -465,6 +431,10 @@ def main() -> None:
     started = time.time()
     seconds_at_start = log["train_seconds"]
     tokens_at_start = log["tokens_seen"]
+
+    def elapsed() -> float:
+        return seconds_at_start + time.time() - started
+
     while log["step"] < args.steps:
         if position + args.batch_size > len(examples):
             epoch += 1
@@ -476,14 +446,8 @@ def main() -> None:
         )
         position += args.batch_size
         loss, *_ = pretraining_forward(model, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        log["step"] += 1
-        log["tokens_seen"] += int(batch["attention_mask"].sum())
-        log["train_seconds"] = seconds_at_start + time.time() - started
+        tokens = int(batch["attention_mask"].sum())
+        train_step(loss.total, optimizer, scheduler, model.parameters(), log, tokens, elapsed)
         if log["step"] % 10 == 0 or log["step"] == 1:
             log["history"].append(
                 {
@@ -518,7 +482,7 @@ def main() -> None:
                 flush=True,
             )
         if log["step"] % args.checkpoint_every == 0 or log["step"] == args.steps:
-            save_checkpoint()
+            checkpoint()
             minutes = log["train_seconds"] / 60
             if (
                 not log["exported_intermediate"]
@@ -535,9 +499,9 @@ def main() -> None:
                     )
                 export(model, tokenizer, log, args, final=False)
                 log["exported_intermediate"] = True
-                save_checkpoint()
+                checkpoint()
         if args.stop_after and log["step"] >= args.stop_after and log["step"] < args.steps:
-            save_checkpoint()
+            checkpoint()
             print(f"\nstopped at step {log['step']} (--stop-after); rerun to resume", flush=True)
             return
     progress.close()
