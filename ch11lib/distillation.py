@@ -244,25 +244,43 @@ def distill(
     return history
 
 
-@torch.no_grad()
-def inference_seconds(model: nn.Module, batches: Sequence[Batch], repeats: int = 3) -> float:
-    """Median CPU seconds (process time) of one pass over ``batches``, on a single thread.
+def compare_inference(
+    models: dict[str, nn.Module], batches: Sequence[Batch], repeats: int = 5
+) -> dict[str, dict[str, float]]:
+    """CPU seconds (process time, one thread) of one pass over ``batches``, per model: min and median.
 
-    Process time on one thread counts only this model's work, so the figure barely moves when other
-    programs share the machine, unlike wall-clock time.
+    Timed fairly: under ``torch.inference_mode``, after one warm-up pass of every model, with the
+    models' passes interleaved round by round (the order rotating), so that a model timed first does
+    not pay for cold caches and one timed last does not run on a machine that has warmed up. Process
+    time on one thread counts only this model's work, so the figure barely moves when other programs
+    share the machine, unlike wall-clock time.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    model.eval()
+    if not models:
+        raise ValueError("models must name at least one model to time")
+    names = list(models)
+    timings: dict[str, list[float]] = {name: [] for name in names}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        timings = []
-        for _ in range(repeats):
-            start = time.process_time()
-            for batch in batches:
-                model(**{k: v for k, v in batch.items() if k != "labels"})
-            timings.append(time.process_time() - start)
+        with torch.inference_mode():
+            for model in models.values():
+                model.eval()
+                _one_pass(model, batches)  # warm-up
+            for round_ in range(repeats):
+                for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                    start = time.process_time()
+                    _one_pass(models[name], batches)
+                    timings[name].append(time.process_time() - start)
     finally:
         torch.set_num_threads(threads)
-    return statistics.median(timings)
+    return {
+        name: {"min": min(values), "median": statistics.median(values)}
+        for name, values in timings.items()
+    }
+
+
+def _one_pass(model: nn.Module, batches: Sequence[Batch]) -> None:
+    for batch in batches:
+        model(**{k: v for k, v in batch.items() if k != "labels"})

@@ -10,11 +10,11 @@ from tiny import tiny_bert_config
 from transformers import BertModel
 
 from ch11lib.distillation import (
+    compare_inference,
     distill,
     distillation_loss,
     every_other_layer,
     hidden_cosine_loss,
-    inference_seconds,
     make_student,
     soft_target_loss,
 )
@@ -132,4 +132,8 @@ def test_distillation_steps_reduce_the_loss_and_leave_the_teacher_alone() -> Non
     last = sum(step["total"] for step in history.steps[-4:])
     assert last < first
     assert all(torch.equal(teacher_state[k], v) for k, v in teacher.state_dict().items())
-    assert inference_seconds(student, batches, repeats=1) >= 0.0
+    timing = compare_inference({"teacher": teacher, "student": student}, batches, repeats=2)
+    assert set(timing) == {"teacher", "student"}
+    assert all(0.0 <= t["min"] <= t["median"] for t in timing.values())
+    with pytest.raises(ValueError, match="repeats"):
+        compare_inference({"student": student}, batches, repeats=0)
