@@ -1,25 +1,32 @@
 """Attacks on the grader: a submission's code must not raise its grade or reach the grading host.
 
 One class of a1_encoder is autograded through the fast path (``ch11lib.grading``, or the older
-``ch11lib.autograde``) with the network blocked, one submission of a2-a5 each (a different kernel
-attack per assignment), and one a1 submission through plain ``nbgrader autograde``. The submissions
+``ch11lib.autograde``) with the network blocked, one submission of a3-a5 each (a different kernel
+attack per assignment), and an a2 attack (beside the reference) through plain ``nbgrader
+autograde``. The submissions
 are built from the release (blank answers), wrong answers (``tests/mutants``) or the reference
 answers, plus the attacks of ``tests/attacks/``:
 
-``kernel_*``    IPython's machinery (input and AST transformers, ``run_cell``/``run_cell_async``,
-                ``run_code``, a custom exception handler, traceback and display hooks, event callbacks,
-                a compiler without ``assert``s), with blank answers (or wrong ones);
-``interp_*``    the interpreter: ``sys.settrace``, ``gc``/frames to reach the tests' hidden reference
-                functions, ``ctypes`` rewiring ``torch.allclose`` in place;
-``patch_*``     helpers changed in place (``__code__``, bound defaults), comparisons patched when an
-                answer is called and put back when the cell ends;
+``kernel_*``    IPython's machinery (input and AST transformers, event callbacks; ``run_cell``/
+                ``run_cell_async``, ``run_code``, a custom exception handler, traceback and display
+                hooks), with blank answers;
+``tamper_wrong`` wrong answers plus ``sys.settrace``, ``ctypes`` rewiring ``torch.allclose`` in
+                place, helpers changed in place (``__code__``, bound defaults), a compiler without
+                ``assert``s, and comparisons patched when an answer is called, put back after the cell;
+``interp_*``    ``gc`` and frames to reach the tests' hidden reference functions;
 ``output_*``    printing what passing looks like (fake results, "Passed", fake output messages);
 ``result_*``    answers returning a tensor subclass that agrees with every comparison, or a 1.5 GB
                 tensor and a list nested 100,000 deep;
-``host_*``      reference answers plus probes of the host: reading instructor files and secrets,
-                writing outside its folder (the gradebook included), symbolic links, loopback
-                TCP/UDP/Unix sockets, the grader's own sockets, child processes that outlive the cell,
-                the disk, memory, a fork bomb, and killing its own kernel.
+``host_*``      reference answers plus probes of the host: reading instructor files and secrets
+                (directly, and through links handed in with the notebook), writing outside its
+                folder (the gradebook included), symbolic links, loopback TCP/UDP/Unix sockets, the
+                grader's own sockets, child processes that outlive the cell or reach the next
+                submission, the disk, memory (one process, and spread over four), a fork bomb,
+                killing its own kernel (blank) or exiting after the last test, an IPython startup
+                file handed in with the notebook.
+
+Several attacks of one class share one submission (a class's attacks in its first answer cell) to
+keep the batch small; each was also run alone while the suite was written.
 
 For every class: (i) an attack with blank or wrong answers gains no point over what its answers earn
 (``nbgrader_harness.grade_in_process`` of the same answers without the attack); (ii) the reference
@@ -73,8 +80,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader-attacks")]
 CELL_TIMEOUT_S = int(os.environ.get("CH11_ATTACK_TIMEOUT", "30"))
 MEMORY_LIMIT_BYTES = 5 << 30  # the memory probe must be stopped below this
 A1 = "a1_encoder"
-OTHERS = {  # one kernel attack per other assignment, blank answers
-    "a2_mlm": "input_transformer",
+PLAIN = ("a2_mlm", "input_transformer")  # graded by plain `nbgrader autograde`
+OTHERS = {  # one kernel attack per other assignment, blank answers, through the fast path
     "a3_nsp_spans": "run_code",
     "a4_representations": "display_hook",
     "a5_finetuning": "custom_exc",
@@ -318,28 +325,35 @@ def _a1_students(course: Course, host_: Host, servers: dict) -> dict[str, Studen
     with_wrong = oracle(wrong)
     assert sum(with_wrong.values()) < 100, "the wrong answers get full marks"
     students: dict[str, Student] = {}
-    for name, attack in kernel.BLANK_ATTACKS.items():
-        students[f"kernel_{name}"] = Student(_notebook(release, first=cell(attack)), zero, "kernel")
-    students["kernel_no_asserts"] = Student(
-        _notebook(release, wrong, first=cell(kernel.NO_ASSERTS)), with_wrong, "kernel"
+    # one student per class; the attacks of a class together in its first answer cell
+    transformers = (kernel.AST_TRANSFORMER, kernel.EVENTS, kernel.INPUT_TRANSFORMER)
+    students["kernel_transformers"] = Student(
+        _notebook(release, first=cell("\n".join(transformers))), zero, "kernel"
     )
-    students["interp_settrace"] = Student(
-        _notebook(release, wrong, first=cell(interpreter.SETTRACE)), with_wrong, "interpreter"
+    shell = (
+        kernel.CUSTOM_EXC,
+        kernel.TRACEBACK_HOOK,
+        kernel.DISPLAY_HOOK,
+        kernel.RUN_CODE,
+        kernel.RUN_CELL,
+    )
+    students["kernel_shell"] = Student(
+        _notebook(release, first=cell("\n".join(shell))), zero, "kernel"
+    )
+    names = sorted({n for g in solution_cells(source) for n in _defined(right[g])})
+    tamper = (interpreter.SETTRACE, interpreter.CTYPES, patching.IN_PLACE, kernel.NO_ASSERTS)
+    students["tamper_wrong"] = Student(
+        _notebook(
+            release,
+            wrong,
+            first=cell("\n".join(tamper)),
+            every=cell(patching.CALL_TIME, {"answers": names}),
+        ),
+        with_wrong,
+        "interpreter, module patching",
     )
     students["interp_gc_frames"] = Student(
         _notebook(release, {first: cell(interpreter.STEAL_A1)}), zero, "interpreter"
-    )
-    students["interp_ctypes"] = Student(
-        _notebook(release, wrong, first=cell(interpreter.CTYPES)), with_wrong, "interpreter"
-    )
-    students["patch_in_place"] = Student(
-        _notebook(release, wrong, first=cell(patching.IN_PLACE)), with_wrong, "module patching"
-    )
-    names = sorted({n for g in solution_cells(source) for n in _defined(right[g])})
-    students["patch_call_time"] = Student(
-        _notebook(release, wrong, every=cell(patching.CALL_TIME, {"answers": names})),
-        with_wrong,
-        "module patching",
     )
     students["output_imitation"] = Student(
         _notebook(release, first=cell(output.IMITATION)), zero, "imitation"
@@ -363,7 +377,9 @@ def _a1_students(course: Course, host_: Host, servers: dict) -> dict[str, Studen
         _notebook(
             release,
             right,
-            end=(cell(host.READ, probe), cell(host.WRITE, probe), cell(host.SYMLINKS, probe)),
+            end=tuple(
+                cell(c, probe) for c in (host.READ, host.WRITE, host.SYMLINKS, host.GRADEBOOK)
+            ),
         ),
         None,
         "files",
@@ -386,33 +402,17 @@ def _a1_students(course: Course, host_: Host, servers: dict) -> dict[str, Studen
         "processes, disk, memory",
     )
     students["host_fork_bomb"] = Student(
-        _notebook(release, right, end=(cell(host.FORK_BOMB, probe),)), None, "fork bomb"
+        _notebook(release, right, end=(cell(host.FORK_BOMB, probe), cell(host.EXIT))),
+        None,
+        "fork bomb, killing its kernel",
     )
     victim = _notebook(release, first=cell(host.KILL_SELF))
     victim.cells.insert(0, nbformat.v4.new_markdown_cell(host_.secret("classmate")))
     students["host_kill_blank"] = Student(victim, zero, "killing its kernel")
-    students["host_exit_end"] = Student(
-        _notebook(release, right, end=(cell(host.EXIT),)), None, "killing its kernel"
-    )
-    # graded after host_processes (alphabetical order): sees what that one left running
+    # graded after host_files and host_processes (alphabetical order): finds what they left
     students["host_startup"] = Student(
         _notebook(release, end=(cell(host.WITNESS, probe),)), zero, "startup files, leftovers"
     )
-    students["zz_gradebook"] = Student(
-        _notebook(release, right, end=(cell(host.GRADEBOOK, probe),)), None, "gradebook"
-    )
-    students["zzz_after_gradebook"] = Student(_notebook(release), zero, "gradebook")
-    # files handed in with the notebook: links to the instructor's files (a tar or zip of
-    # submissions can hold links), and an IPython startup file in the student's home
-    students["host_files"].files = {
-        "notes.dat": host_.canaries[0],
-        "more_notes.dat": host_.canaries[1],
-        "grades.dat": course.root / "gradebook.db",
-        "solution.dat": course.root / "solutions" / A1 / f"{A1}.ipynb",
-    }
-    startup = ".ipython/profile_default/startup/00-attack.ipy"
-    students["host_startup"].files = {startup: cell(host.STARTUP_IPY, probe)}
-    return students
 
 
 def _defined(source: str) -> set[str]:
@@ -688,14 +688,15 @@ def test_other_assignments(
 
 
 def test_plain_nbgrader_autograde(tmp_path: Path) -> None:
-    """The same attack under plain ``nbgrader autograde`` (configured by nbgrader_config.py)."""
-    course = Course.create(tmp_path / "course", [A1])
-    course.generate(A1)
-    release = course.release_notebook(A1)
-    course.submit(
-        A1, "kernel_input_transformer", _notebook(release, first=cell(kernel.INPUT_TRANSFORMER))
-    )
+    """An attack under plain ``nbgrader autograde`` (configured by nbgrader_config.py), on a2."""
+    assignment, attack = PLAIN
+    course = Course.create(tmp_path / "course", [assignment])
+    course.generate(assignment)
+    release = course.release_notebook(assignment)
+    student = f"kernel_{attack}"
+    course.submit(assignment, student, _notebook(release, first=cell(kernel.BLANK_ATTACKS[attack])))
+    course.submit(assignment, "reference", course.source_notebook(assignment))
     host_ = Host(tmp_path)
     with _grading_env(tmp_path, host_):
-        course.autograde(A1, timeout=CELL_TIMEOUT_S)
-    assert course.totals(A1) == {"kernel_input_transformer": 0.0}
+        course.autograde(assignment, timeout=CELL_TIMEOUT_S)
+    assert course.totals(assignment) == {student: 0.0, "reference": 100.0}

@@ -360,6 +360,7 @@ for _name in ("in.pt", "out.pt", "cb-out.pt"):
         _os.symlink(PARAMS["victim"], _path)
     except OSError:
         pass
+STARTUP_RAN = True  # WITNESS says whether this ran
 """
 
 # Memory spread over processes: a limit per process (RLIMIT_AS) does not bound their sum. Four
@@ -437,4 +438,5 @@ for folder in (os.getcwd(), "/tmp"):
     for path in glob.glob(os.path.join(folder, "**", "*"), recursive=True):
         if PARAMS["token"] in path:
             print("SEEN file", path, flush=True)
+print("WITNESS done; the startup file ran:", "STARTUP_RAN" in globals(), flush=True)
 """
