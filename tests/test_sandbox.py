@@ -97,7 +97,7 @@ def test_it_sees_only_its_own_files(kernel: Kernel, tmp_path: Path) -> None:
         secret.unlink()
     uid, rest = seen.split(" ", 1)
     if os.geteuid() == 0:  # started as root, it runs as an unprivileged uid of its own
-        assert int(uid) == kernel.box.uid and int(uid) != 0, seen
+        assert int(uid) == kernel.slot.uid and int(uid) != 0, seen
     assert rest == "['data.csv'] False False False False", seen
 
 
@@ -183,24 +183,26 @@ def test_nothing_outlives_its_kernel(tmp_path: Path) -> None:
     import dataclasses
 
     # a uid of its own: the module's kernel still has its children (process limit reached)
-    box = sandbox.Sandbox([], dataclasses.replace(LIMITS, uid=62000 + os.getpid() % 1000))
+    box = sandbox.Sandbox([], dataclasses.replace(LIMITS, uid=3_000_000 + os.getpid() % 1000))
     try:
         kernel = Kernel(box, tmp_path)
         seen = kernel.run(
             "import subprocess\n"
             "subprocess.Popen(['setsid', 'sleep', '1000'])\n"
             "subprocess.Popen(['sh', '-c', 'sleep 1000 &'])\n"
+            "subprocess.Popen(['sh', '-c', 'while true; do (sleep 0.01 &) ; done'])\n"
             "print('started')"
         )
         assert seen == "started"
-        assert len(_processes_of(box.uid)) >= 3, "the probe's processes did not start"
+        uid = kernel.slot.uid
+        assert len(_processes_of(uid)) >= 3, "the probe's processes did not start"
         kernel.shutdown()
         import time
 
         deadline = time.monotonic() + 20
-        while _processes_of(box.uid) and time.monotonic() < deadline:
+        while _processes_of(uid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _processes_of(box.uid), "processes of the student outlived the kernel"
+        assert not _processes_of(uid), "processes of the student outlived the kernel"
     finally:
         box.close()
 

@@ -161,7 +161,9 @@ def collect(course: Path, assignment: str, submissions: Path | None = None) -> I
         if notebook.parent.resolve() != target:
             if target.exists():
                 shutil.rmtree(target)
-            shutil.copytree(notebook.parent, target)
+            shutil.copytree(notebook.parent, target, symlinks=True)  # links kept ...
+            for link in [p for p in target.rglob("*") if p.is_symlink()]:
+                link.unlink()  # ... and dropped: never followed to a file of this machine
             if notebook.parent == folder and (folder / assignment).is_dir():
                 shutil.rmtree(target / assignment)  # the layout was <student>/<a>.ipynb
         known = {p.name for p in (course / "solutions" / assignment).glob("*.ipynb")}
@@ -347,7 +349,12 @@ def autograde(
                 for index, shard_students in enumerate(shards):
                     shard = work / f"shard-{index}"
                     _shard_course(course, shard, assignment, shard_students)
-                    env = {**extra, sandbox.UID_ENV: str(61000 + (os.getpid() % 500) * 2 + index)}
+                    env = {
+                        **extra,
+                        sandbox.UID_ENV: str(
+                            20_000_000 + (os.getpid() % 1000) * 100_000 + index * 10_000
+                        ),
+                    }
                     if not sandboxed:
                         env[sandbox.UNSANDBOXED_ENV] = "1"
                     with (logs / f"{shard.name}.log").open("w", encoding="utf-8") as log:

@@ -137,7 +137,7 @@ def student_kernel_manager(folder: Path, connection: Path, manager_class: Any = 
     from jupyter_client.kernelspec import KernelSpec
 
     km = (manager_class or KernelManager)(
-        transport="ipc", ip=str(folder / "s"), connection_file=str(connection)
+        transport="ipc", ip=str(folder / "sock" / "s"), connection_file=str(connection)
     )
     km._kernel_spec = KernelSpec(
         argv=[sys.executable, forkkernel.__file__, "-f", "{connection_file}"],
@@ -198,7 +198,7 @@ class GuardedExecute(Execute):
         else:
             self._private = Path(tempfile.mkdtemp(prefix="ch11-student-"))
             folder = self._private / "exchange"
-            folder.mkdir()
+            (folder / "sock").mkdir(parents=True)
             work = self._private / "work"
             shutil.copytree(
                 path, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints")
@@ -415,7 +415,7 @@ class GuardedExecute(Execute):
         finally:
             self.km, self.kc = trusted
         if self._box is not None and self._student_pid:
-            self._box.reap(self._student_pid)
+            self._box.reap(self._student_pid, self._slot.uid if self._slot else None)
         if not self._trusted_error:
             problem = self._proxy("refresh()")
             if problem:

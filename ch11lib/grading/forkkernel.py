@@ -108,6 +108,7 @@ def _enter_sandbox(request: dict) -> None:
             for name in [*dirs, *files]:
                 os.lchown(os.path.join(folder, name), uid, uid)
         os.chown(home, uid, uid)
+        os.chmod(home, 0o700)  # not readable by an earlier submission's uid
     for name in box.get("readable", []):  # the connection file jupyter_client wrote 0600
         os.chmod(name, 0o644)
     for name, value in box.get("rlimits", {}).items():
@@ -178,6 +179,16 @@ def _kill_uid(uid: int, keep: int = 0) -> None:
     """SIGKILL every process of ``uid`` (this server sees only its sandbox) except ``keep``."""
     if uid <= 0:
         return
+    pid = os.fork()
+    if pid == 0:  # as that uid, kill(-1): every process of it at once, forks cannot outrun it
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
     for _ in range(50):  # a fork bomb refills the table while we kill: go round until empty
         found = False
         for entry in os.listdir("/proc"):

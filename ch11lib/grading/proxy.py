@@ -254,10 +254,13 @@ def _read_reply() -> Any:
 
 def _clear_reply() -> None:
     try:
-        with open(_path("out.pt"), "r+b") as handle:
-            handle.truncate(0)
-    except FileNotFoundError:
-        pass
+        fd = os.open(_path("out.pt"), os.O_WRONLY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
 
 
 def _error_type(name: str) -> type:

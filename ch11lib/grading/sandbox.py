@@ -73,14 +73,14 @@ class SandboxConfig:
     file_bytes: int = 1 * GIB  # RLIMIT_FSIZE: largest file it may write
     disk_bytes: int = 1 * GIB  # size of its home (tmpfs), and of its /tmp
     cpu_seconds: int = 3600  # RLIMIT_CPU of the kernel: the whole notebook
-    uid: int = 0  # 0: from CH11_SANDBOX_UID, else 61000 + this process's pid % 1000
+    uid: int = 0  # first uid - 1 (0: CH11_SANDBOX_UID, else from this process's pid)
 
     def student_uid(self) -> int:
         if self.uid:
             return self.uid
         if os.environ.get(UID_ENV):
             return int(os.environ[UID_ENV])
-        return 61000 + os.getpid() % 1000
+        return 1_000_000 + (os.getpid() % 1000) * 10_000  # + one per submission
 
 
 def _bwrap() -> str | None:
@@ -187,6 +187,7 @@ class KernelSlot:
     folder: Path
     connection_file: Path
     env: dict[str, str] = field(default_factory=dict)
+    uid: int = 0
 
 
 class Sandbox:
@@ -227,6 +228,8 @@ class Sandbox:
     def new_kernel(self, submission: Path | None) -> KernelSlot:
         """A folder for the next kernel, with a copy of the submission's files to start from."""
         self._count += 1
+        # a uid per submission (started as root): nothing an earlier one left can touch this one
+        uid = self.uid + self._count if self.as_root else self.uid
         folder = self.root / f"k{self._count}"
         folder.mkdir(mode=0o755)
         inbox = folder / "submission"
@@ -235,7 +238,8 @@ class Sandbox:
                 submission,
                 inbox,
                 symlinks=True,
-                ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "*.txt"),
+                # no dot-folders: an .ipython/ startup file would run as the kernel starts
+                ignore=shutil.ignore_patterns("*.ipynb", ".*", "*.txt"),
             )
             for path in list(inbox.rglob("*")):  # ... and are dropped
                 if path.is_symlink():
@@ -248,8 +252,10 @@ class Sandbox:
             (folder / name).touch(mode=0o644)
         for name in ("out.pt", "cb-in.pt"):
             (folder / name).touch(mode=0o644)
-            os.chown(folder / name, self.uid, self.uid)
-        os.chown(folder, self.uid, self.uid)  # the kernel creates its ipc sockets here
+            os.chown(folder / name, uid, uid)
+        sockets = folder / "sock"  # the kernel creates its ipc sockets here, nothing else
+        sockets.mkdir(mode=0o755)
+        os.chown(sockets, uid, uid)
         connection = folder / "kernel.json"
         limits = {
             "as": self.config.memory_bytes,
@@ -260,7 +266,7 @@ class Sandbox:
             limits["nproc"] = self.config.processes
         request = {
             "home": HOME,
-            "uid": self.uid if self.as_root else 0,
+            "uid": uid,
             "copy_from": str(inbox),
             "readable": [str(connection)],
             "quiet": not os.environ.get("CH11_SANDBOX_DEBUG"),
@@ -275,13 +281,14 @@ class Sandbox:
         if not self.as_root:
             request.pop("uid")
         env = {forkkernel.SERVER_ENV: self.socket, forkkernel.SANDBOX_ENV: json.dumps(request)}
-        return KernelSlot(folder, connection, env)
+        return KernelSlot(folder, connection, env, uid)
 
     def seal(self, slot: KernelSlot) -> None:
-        """The kernel is up: its folder is root's again (no more files from the student)."""
-        os.chown(slot.folder, 0, 0) if self.as_root else os.chmod(slot.folder, 0o555)
+        """The kernel is up: its socket folder takes no more files from the student."""
+        sockets = slot.folder / "sock"
+        os.chown(sockets, 0, 0) if self.as_root else os.chmod(sockets, 0o555)
 
-    def reap(self, keep: int) -> None:
+    def reap(self, keep: int, uid: int | None = None) -> None:
         """Kill the student's processes except the kernel (pid ``keep`` inside the sandbox)."""
         if not self.as_root:
             return
@@ -290,7 +297,9 @@ class Sandbox:
                 conn.settimeout(30)
                 conn.connect(self.socket)
                 conn.sendall(
-                    (json.dumps({"op": "reap", "uid": self.uid, "keep": keep}) + "\n").encode()
+                    (
+                        json.dumps({"op": "reap", "uid": uid or self.uid, "keep": keep}) + "\n"
+                    ).encode()
                 )
                 conn.recv(16)
         except OSError:

@@ -20,6 +20,7 @@ lambda fails its test with that message.
 from __future__ import annotations
 
 import io
+import os
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -201,13 +202,19 @@ def dump(payload: Any, path: str) -> None:
     """Write an already encoded tree (``encode``) to ``path``."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    with open(path, "wb") as handle:
+    # never through a link (the other side may own the folder): O_NOFOLLOW
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(buffer.getbuffer())
 
 
 def load(path: str, max_bytes: int = MAX_BYTES) -> Any:
     """Read a tree that the other side wrote; :class:`WireError` if too big or not data."""
-    with open(path, "rb") as handle:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise WireError(f"no message: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise WireError(f"the message is larger than {max_bytes} bytes")
