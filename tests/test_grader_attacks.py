@@ -413,6 +413,17 @@ def _a1_students(course: Course, host_: Host, servers: dict) -> dict[str, Studen
     students["host_startup"] = Student(
         _notebook(release, end=(cell(host.WITNESS, probe),)), zero, "startup files, leftovers"
     )
+    # files handed in with the notebook: links to the instructor's files (a tar or zip of
+    # submissions can hold links), and an IPython startup file in the student's home
+    students["host_files"].files = {
+        "notes.dat": host_.canaries[0],
+        "more_notes.dat": host_.canaries[1],
+        "grades.dat": course.root / "gradebook.db",
+        "solution.dat": course.root / "solutions" / A1 / f"{A1}.ipynb",
+    }
+    startup = ".ipython/profile_default/startup/00-attack.ipy"
+    students["host_startup"].files = {startup: cell(host.STARTUP_IPY, probe)}
+    return students
 
 
 def _defined(source: str) -> set[str]:
@@ -698,5 +709,5 @@ def test_plain_nbgrader_autograde(tmp_path: Path) -> None:
     course.submit(assignment, "reference", course.source_notebook(assignment))
     host_ = Host(tmp_path)
     with _grading_env(tmp_path, host_):
-        course.autograde(assignment, timeout=CELL_TIMEOUT_S)
+        course.autograde(assignment)  # the configured cell limit: these kernels start cold
     assert course.totals(assignment) == {student: 0.0, "reference": 100.0}
