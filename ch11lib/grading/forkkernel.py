@@ -179,8 +179,18 @@ def _kill_uid(uid: int, keep: int = 0) -> None:
     """SIGKILL every process of ``uid`` (this server sees only its sandbox) except ``keep``."""
     if uid <= 0:
         return
+    if not keep:
+        _kill_all_of(uid)
+    for signum in (signal.SIGSTOP, signal.SIGKILL):  # stopped first: they cannot fork meanwhile
+        _signal_uid(uid, keep, signum)
+    if not keep:
+        _kill_all_of(uid)
+
+
+def _kill_all_of(uid: int) -> None:
+    """kill(-1) as ``uid``: every process of it at once; forks cannot outrun it."""
     pid = os.fork()
-    if pid == 0:  # as that uid, kill(-1): every process of it at once, forks cannot outrun it
+    if pid == 0:
         try:
             os.setgroups([])
             os.setgid(uid)
@@ -189,6 +199,9 @@ def _kill_uid(uid: int, keep: int = 0) -> None:
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _signal_uid(uid: int, keep: int, signum: int) -> None:
     for _ in range(50):  # a fork bomb refills the table while we kill: go round until empty
         found = False
         for entry in os.listdir("/proc"):
@@ -203,10 +216,10 @@ def _kill_uid(uid: int, keep: int = 0) -> None:
             if line and int(line.split()[1]) == uid:
                 found = True
                 try:
-                    os.kill(int(entry), signal.SIGKILL)
+                    os.kill(int(entry), signum)
                 except (ProcessLookupError, PermissionError):
                     pass
-        if not found:
+        if not found or signum == signal.SIGSTOP:
             return
 
 
