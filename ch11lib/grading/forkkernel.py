@@ -111,6 +111,11 @@ def _enter_sandbox(request: dict) -> None:
         os.chmod(home, 0o700)  # not readable by an earlier submission's uid
     for name in box.get("readable", []):  # the connection file jupyter_client wrote 0600
         os.chmod(name, 0o644)
+    try:  # the student's processes, not the server, are what the OOM killer stops first
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
     for name, value in box.get("rlimits", {}).items():
         limit = getattr(resource, f"RLIMIT_{name.upper()}")
         resource.setrlimit(limit, (int(value), int(value)))

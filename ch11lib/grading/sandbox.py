@@ -22,6 +22,13 @@ One sandbox serves the submissions that one grading process grades, one after th
 When a submission's kernel is shut down, the server kills every process of the student's uid; the
 whole sandbox dies with the grading process (``--die-with-parent``, a PID namespace).
 
+``RLIMIT_AS`` bounds each process, not their sum, so where this machine lets root make a memory
+cgroup (v2 ``memory.max``, or v1 ``memory.limit_in_bytes``) the whole sandbox joins one whose limit
+is :attr:`SandboxConfig.memory_bytes` plus the kernel server's share: a kernel that starts many
+processes is stopped by the kernel's OOM killer when they *together* pass it. The server is made
+the OOM killer's last choice; the kernels it forks make themselves its first (a student's process,
+never the server, is what dies). Without a cgroup, the log says that only the per-process limit holds.
+
 Not started as root (no way to change uid), every submission gets a fresh sandbox of its own.
 If ``bwrap`` is missing or cannot create namespaces, :func:`check` says how to fix it; grading
 without the sandbox needs ``CH11_GRADE_UNSANDBOXED=1`` (``--no-sandbox`` on the command line).
@@ -68,7 +75,10 @@ def unsandboxed() -> bool:
 class SandboxConfig:
     """Limits of one submission's kernel (and of everything it starts)."""
 
-    memory_bytes: int = 4 * GIB  # RLIMIT_AS of every process
+    memory_bytes: int = (
+        4 * GIB
+    )  # RLIMIT_AS of every process, and the cgroup's limit for all of them
+    server_bytes: int = 1 * GIB  # the kernel server's share of the cgroup (torch, transformers)
     processes: int = 256  # RLIMIT_NPROC of the student's uid (threads count)
     file_bytes: int = 1 * GIB  # RLIMIT_FSIZE: largest file it may write
     disk_bytes: int = 1 * GIB  # size of its home (tmpfs), and of its /tmp
@@ -81,6 +91,66 @@ class SandboxConfig:
         if os.environ.get(UID_ENV):
             return int(os.environ[UID_ENV])
         return 1_000_000 + (os.getpid() % 1000) * 10_000  # + one per submission
+
+
+def memory_cgroup(limit_bytes: int) -> Path | None:
+    """A new memory cgroup limited to ``limit_bytes`` (v2 or v1), or None where root cannot make one."""
+    if os.geteuid() != 0:
+        return None
+    name = f"ch11-sandbox-{os.getpid()}-{time.monotonic_ns()}"
+    unified = Path("/sys/fs/cgroup")
+    candidates = []
+    if "memory" in _read(unified / "cgroup.controllers").split():
+        candidates.append((unified / name, "memory.max", ()))
+    candidates.append(
+        (unified / "memory" / name, "memory.limit_in_bytes", ("memory.memsw.limit_in_bytes",))
+    )
+    for folder, limit_file, optional in candidates:
+        try:
+            folder.mkdir()
+        except OSError:
+            continue
+        try:
+            (folder / limit_file).write_text(str(limit_bytes))
+            for extra in optional:  # swap too, where the kernel accounts it
+                if (folder / extra).exists():
+                    (folder / extra).write_text(str(limit_bytes))
+            return folder
+        except OSError:
+            remove_cgroup(folder)
+    return None
+
+
+def remove_cgroup(folder: Path | None) -> None:
+    """Remove an (empty) cgroup made by :func:`memory_cgroup`."""
+    if folder is None:
+        return
+    for _ in range(50):  # its processes may take a moment to be gone
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _join_cgroup(folder: Path | None) -> None:
+    """In the child, before exec: join the cgroup; be the OOM killer's last choice."""
+    if folder is not None:
+        (folder / "cgroup.procs").write_text(str(os.getpid()))
+        try:  # some containers refuse to lower it; the kernels still raise theirs to the maximum
+            with open("/proc/self/oom_score_adj", "w") as adj:
+                adj.write("-1000")
+        except OSError:
+            pass
 
 
 def _bwrap() -> str | None:
@@ -205,14 +275,20 @@ class Sandbox:
         command = [sys.executable, forkkernel.__file__, "serve", self.socket, *modules]
         argv = bwrap_argv(str(self.root), self.config, self.as_root, command)
         self.log = self.root / "server.log"  # the grader's (mode 0600); kernels' stray output
+        self.cgroup = memory_cgroup(self.config.memory_bytes + self.config.server_bytes)
         with open(self.log, "wb") as log:
             os.chmod(self.log, 0o600)
+            if self.cgroup is None:
+                log.write(b"note: no memory cgroup here: only the per-process memory limit holds\n")
+                log.flush()
+            cgroup = self.cgroup
             self.process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=lambda: _join_cgroup(cgroup),
             )
         deadline = time.monotonic() + 600
         while not os.path.exists(self.socket):
@@ -326,6 +402,7 @@ class Sandbox:
             except ProcessLookupError:
                 pass
             self.process.wait()
+        remove_cgroup(self.cgroup)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
