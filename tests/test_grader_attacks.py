@@ -224,6 +224,9 @@ class Host:
         for path in self.canaries:
             with contextlib.suppress(OSError):
                 path.unlink()
+            if path.parent.name == f"ch11-attack-{self.token}":
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
 
 
 # --------------------------------------------------------------------------------------------------
