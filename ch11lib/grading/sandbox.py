@@ -214,14 +214,15 @@ def bwrap_argv(root: str, config: SandboxConfig, as_root: bool, command: list[st
             argv += ["--symlink", os.readlink(host), f"/{name}"]
         elif host.is_dir():
             argv += ["--ro-bind", str(host), f"/{name}"]
+    # the empty /tmp and home first: a checkout (its venv, its ch11lib) under /tmp is bound over it
+    argv += ["--perms", "01777", "--size", str(config.disk_bytes), "--tmpfs", "/tmp"]
+    argv += parents(HOME) + ["--perms", "0755", "--size", str(config.disk_bytes), "--tmpfs", HOME]
     for path in read_only_paths():
         argv += parents(path) + ["--ro-bind", path, path]
     wordnet = _wordnet_dir()
     if wordnet:
         argv += ["--ro-bind", wordnet, NLTK_DATA, "--setenv", "NLTK_DATA", NLTK_DATA]
     argv += ["--dev", "/dev", "--proc", "/proc"]
-    argv += ["--perms", "01777", "--size", str(config.disk_bytes), "--tmpfs", "/tmp"]
-    argv += parents(HOME) + ["--perms", "0755", "--size", str(config.disk_bytes), "--tmpfs", HOME]
     argv += parents(root) + ["--bind", root, root]
     argv += ["--chdir", HOME, "--setenv", "HOME", HOME, "--setenv", "TMPDIR", "/tmp"]
     argv += ["--unsetenv", "PYTHONPATH"]
