@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from ch11lib.corpus import DEFAULT_SOURCES, Document, build_corpus, split_corpus
+from ch11lib.data.corpus import DEFAULT_SOURCES, Document, build_corpus, split_corpus
 from ch11lib.masking import IGNORE_INDEX, MaskingVocab, mask_tokens
 from ch11lib.nsp import PretrainingLoss, collate_pairs, encode_pair, make_packed_nsp_pairs
 from ch11lib.nsp import pretraining_loss as combined_loss
@@ -44,10 +44,10 @@ PRETRAINING_MAX_LENGTH = 64
 def cached_corpus_split(
     sources: Sequence[str] = DEFAULT_SOURCES,
 ) -> tuple[list[Document], list[Document]]:
-    """``(train, heldout)`` documents of :func:`ch11lib.corpus.build_corpus`, cached on disk.
+    """``(train, heldout)`` documents of :func:`ch11lib.data.corpus.build_corpus`, cached on disk.
 
     Pages ask for ``("wordnet",)`` and take the dictd sources' held-out documents from
-    :func:`ch11lib.heldout_text.heldout_dictd_documents`, so they need no dictd package.
+    :func:`ch11lib.data.heldout_text.heldout_dictd_documents`, so they need no dictd package.
 
     Building the corpus reads all of WordNet (tens of seconds); the result is cached under
     ``ch11lib.cache.cache_dir()`` and rebuilt when the cache version changes.

@@ -7,7 +7,7 @@
 "Don't stop pretraining" (Gururangan et al., 2020): a model pretrained on a large corpus improves on
 a domain when its MLM training goes on there. MiniLM has no MLM head, so this script adds BERT's
 (:func:`ch11lib.continued_pretraining.prepare_model`) and trains it with the top ``--train-layers``
-encoder layers on the course corpus plus everyday English (:mod:`ch11lib.everyday_text`), masking
+encoder layers on the course corpus plus everyday English (:mod:`ch11lib.data.everyday_text`), masking
 every batch afresh (:func:`ch11lib.pretraining.make_batch`, 80/10/10). It evaluates held-out masked
 top-1 accuracy and the everyday cloze set (:func:`ch11lib.cloze.evaluate_cloze`), checkpoints to
 ``runs/minilm_mlm/`` (resumed automatically, exactly) and exports only the trained tensors in float16
@@ -42,7 +42,7 @@ from ch11lib.continued_pretraining import (  # noqa: E402
     prepare_model,
     trainable_names,
 )
-from ch11lib.corpus import (  # noqa: E402
+from ch11lib.data.corpus import (  # noqa: E402
     build_corpus,
     corpus_statistics,
     source_table_rows,
@@ -121,7 +121,7 @@ def drop_cloze_overlap(documents):
     mask) around one word: the dev set must be unseen. Returns the documents and the count removed."""
     import re
 
-    from ch11lib.corpus import Document
+    from ch11lib.data.corpus import Document
 
     patterns = []
     for item in load_cloze_set():

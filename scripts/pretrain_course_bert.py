@@ -6,7 +6,7 @@
 
 What it does, in order:
 
-1. builds the offline corpus (:mod:`ch11lib.corpus`) and its deterministic held-out split;
+1. builds the offline corpus (:mod:`ch11lib.data.corpus`) and its deterministic held-out split;
 2. trains an uncased WordPiece vocabulary on the training split with ``tokenizers``;
 3. turns documents into BERT's sentence-pair examples with :func:`ch11lib.nsp.make_packed_nsp_pairs`
    (runs of whole sentences that fill the sequence, 50% true continuations, 50% from another document),
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from ch11lib.cache import replace_folder  # noqa: E402
 from ch11lib.checkpoints import resume, run_config, save_checkpoint, train_step  # noqa: E402
-from ch11lib.corpus import SOURCES, corpus_statistics, source_table_rows  # noqa: E402
+from ch11lib.data.corpus import SOURCES, corpus_statistics, source_table_rows  # noqa: E402
 from ch11lib.masking import MaskingVocab  # noqa: E402
 from ch11lib.pretraining import (  # noqa: E402
     PRETRAINING_MAX_LENGTH,
@@ -279,7 +279,7 @@ A `BertForPreTraining` model (MLM + NSP heads) trained on a CPU ({args.threads} 
 prediction (`ch11lib.nsp`) code. Load it with
 `resources.load_model("course-bert", BertForPreTraining)`; `pipeline("fill-mask", model=path)` works.
 
-## Data (built offline from Debian packages by `ch11lib.corpus`)
+## Data (built offline from Debian packages by `ch11lib.data.corpus`)
 
 | source | what | licence | Debian package | documents | words |
 | --- | --- | --- | --- | ---: | ---: |

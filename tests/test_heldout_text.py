@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ch11lib import corpus, heldout_text
+from ch11lib.data import corpus, heldout_text
 
 ROOT = Path(__file__).resolve().parents[1]
 

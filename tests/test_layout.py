@@ -21,9 +21,15 @@ ALIASES = [
     ("ch11lib.wordnet", "ch11lib.data.wordnet"),
     ("ch11lib.tasks", "ch11lib.data.tasks"),
     ("ch11lib.ner_data", "ch11lib.data.ner"),
+    ("ch11lib.corpus", "ch11lib.data.corpus"),
+    ("ch11lib.heldout_text", "ch11lib.data.heldout_text"),
+    ("ch11lib.everyday_text", "ch11lib.data.everyday_text"),
 ]
 DATA_MODULES = [
     "ch11lib.data.chatterbot",
+    "ch11lib.data.corpus",
+    "ch11lib.data.everyday_text",
+    "ch11lib.data.heldout_text",
     "ch11lib.data.ner",
     "ch11lib.data.splits",
     "ch11lib.data.tasks",
@@ -118,7 +124,7 @@ def test_every_module_names_its_page_and_the_package_maps_every_page() -> None:
     for page in pages:
         assert page in overview, f"ch11lib/__init__.py's map lacks {page}"
     for module in re.findall(r"^\d\d_\w+\s+(.+?)\s{2,}", overview, flags=re.MULTILINE):
-        for name in re.findall(r"``(\w+)``", module):
+        for name in re.findall(r"``([\w.]+)``", module):
             importlib.import_module(f"ch11lib.{name}")
 
 

@@ -13,6 +13,10 @@ version). Nothing registers itself on import.
 - :mod:`ch11lib.data.chatterbot`: the multilingual dialogue corpus ``chatterbot-multilingual``
   (chapter 06).
 - :mod:`ch11lib.data.splits`: the one deterministic hash split every data set uses.
-
-The pretraining corpus (chapters 02-05) is :mod:`ch11lib.corpus`.
+- :mod:`ch11lib.data.corpus`: the pretraining corpus from Debian's dictionaries and WordNet
+  (chapters 02-05; ``scripts/pretrain_course_bert.py``).
+- :mod:`ch11lib.data.heldout_text`: its held-out dictd documents, shipped as an asset, so that the
+  pages need no dictd package (chapters 02-05).
+- :mod:`ch11lib.data.everyday_text`: everyday English added to the corpus for continued pretraining
+  (``scripts/continue_pretraining_minilm.py``; training only).
 """
