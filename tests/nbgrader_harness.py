@@ -19,7 +19,8 @@ imports and loaded models are reused across calls)::
 
     report = grade_in_process("solutions/a1_encoder/a1_encoder.md",
                               replacements={"attention": "def attention(q, k, v, mask=None): ..."})
-    report.score, report.max_score            # 73.0, 100.0
+    report.score, report.max_score            # 73.0, 86.0 (autograded: auto_score, auto_max)
+    report.manual_max, report.total_max       # 14.0, 100.0 (written questions, graded by hand)
     report.cells["test_attention_scaling"]    # CellResult(passed=False, points=0.0, max_points=8.0,
                                               #            error="AssertionError: scores are not ...")
     report.failed()                           # grade_ids of the graded cells that lost points
@@ -119,6 +120,33 @@ def graded_cells(notebook: nbformat.NotebookNode) -> dict[str, float]:
     return result
 
 
+def manual_cells(notebook: nbformat.NotebookNode) -> dict[str, float]:
+    """``{grade_id: points}`` of the manually graded cells: written answers (a markdown cell with
+    ``grade`` and ``solution``, e.g. ``written_<name>``), manually graded code answers and tasks.
+
+    nbgrader gives them no automatic score (``needs_manual_grade``; an answer left as the stub
+    gets 0): a grader scores them in formgrader.
+    """
+    result = {}
+    for cell in notebook.cells:
+        meta = _nbgrader_meta(cell)
+        if (meta.get("grade") and meta.get("solution")) or meta.get("task"):
+            result[meta["grade_id"]] = float(meta.get("points", 0))
+    return result
+
+
+def autograded_points(assignment: str) -> float:
+    """Points of ``assignment``'s autograded test cells: what the reference solution gets from
+    ``nbgrader autograde`` (its written answers wait for a grader); with :func:`manual_points`
+    they add up to 100."""
+    return sum(graded_cells(load_notebook(source_md(assignment))).values())
+
+
+def manual_points(assignment: str) -> float:
+    """Points of ``assignment``'s manually graded cells (written questions)."""
+    return sum(manual_cells(load_notebook(source_md(assignment))).values())
+
+
 def solution_cells(notebook: nbformat.NotebookNode) -> list[str]:
     """grade_ids of the solution cells (the cells students write), in notebook order."""
     return [
@@ -146,20 +174,45 @@ class CellResult:
 
 @dataclass
 class GradeReport:
-    """Verdicts on all graded test cells of one notebook run, in notebook order."""
+    """Verdicts on all graded test cells of one notebook run, in notebook order.
+
+    ``cells`` are the autograded test cells (``auto_score`` of ``auto_max``); ``manual`` the manually
+    graded cells (written questions), ``{grade_id: points}``, which no automatic run can score: a
+    notebook's points are ``total_max = auto_max + manual_max`` (100 for every assignment).
+    ``score``/``max_score`` are the autograded ones (what a mutant can win or lose).
+    """
 
     cells: dict[str, CellResult] = field(default_factory=dict)
     # errors raised by non-graded cells (solution or setup cells), keyed by grade_id or "cell-<index>"
     other_errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    manual: dict[str, float] = field(default_factory=dict)
 
     @property
-    def score(self) -> float:
+    def auto_score(self) -> float:
         return sum(c.points for c in self.cells.values())
 
     @property
-    def max_score(self) -> float:
+    def auto_max(self) -> float:
         return sum(c.max_points for c in self.cells.values())
+
+    @property
+    def manual_max(self) -> float:
+        return sum(self.manual.values())
+
+    @property
+    def total_max(self) -> float:
+        return self.auto_max + self.manual_max
+
+    @property
+    def score(self) -> float:
+        """The autograded score (same as :attr:`auto_score`)."""
+        return self.auto_score
+
+    @property
+    def max_score(self) -> float:
+        """The autograded points (same as :attr:`auto_max`; the manual ones are not included)."""
+        return self.auto_max
 
     def failed(self) -> list[str]:
         """grade_ids of graded cells that did not get full points."""
@@ -170,7 +223,10 @@ class GradeReport:
         return {g: c.points for g, c in self.cells.items()}
 
     def summary(self) -> str:
-        lines = [f"score {self.score:g}/{self.max_score:g}"]
+        lines = [f"autograded {self.auto_score:g}/{self.auto_max:g}"]
+        if self.manual:
+            written = ", ".join(f"{g} {p:g}" for g, p in self.manual.items())
+            lines[0] += f", manually graded (not scored here) {self.manual_max:g}: {written}"
         for c in self.cells.values():
             mark = "ok  " if c.passed else "FAIL"
             lines.append(f"  {mark} {c.grade_id} {c.points:g}/{c.max_points:g} {c.error or ''}")
@@ -343,7 +399,7 @@ def grade_in_process(
             f"no solution cell with grade_id {unknown}; solution cells: {sorted(solutions)}"
         )
 
-    report = GradeReport()
+    report = GradeReport(manual=manual_cells(nb))
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     start = time.perf_counter()
     with _cached_resources(), _environment(MPLBACKEND="Agg"), warnings.catch_warnings():
@@ -445,15 +501,28 @@ class Course:
     root: Path
 
     @classmethod
-    def create(cls, directory: Path, assignments: list[str] | None = None) -> Course:
-        """Copy ``nbgrader_config.py`` and ``solutions/<a>`` (source .md, freshly built .ipynb) there."""
+    def create(
+        cls,
+        directory: Path,
+        assignments: list[str] | None = None,
+        *,
+        sources: Mapping[str, Path] | None = None,
+    ) -> Course:
+        """Copy ``nbgrader_config.py`` and ``solutions/<a>`` (source .md, freshly built .ipynb) there.
+
+        ``sources``: ``{assignment: path of a MyST .md}`` for assignments that are not the course's
+        (e.g. ``tests/fixtures/w0_written/w0_written.md``, a tiny one that imports nothing heavy);
+        with ``sources`` and no ``assignments`` only those are copied.
+        """
         root = Path(directory)
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-        for name in assignments or assignment_names():
+        chosen = {n: source_md(n) for n in (assignments or ([] if sources else assignment_names()))}
+        chosen.update(sources or {})
+        for name, md in chosen.items():
             target = root / "solutions" / name
             target.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source_md(name), target / f"{name}.md")
+            shutil.copy2(md, target / f"{name}.md")
             build_assignments.write_source_notebook(target / f"{name}.md")
         return cls(root)
 
@@ -519,16 +588,58 @@ class Course:
         return Gradebook(self.db_url)
 
     def scores(self, assignment: str) -> dict[str, dict[str, float]]:
-        """``{student: {grade_id: points}}`` for the autograded test cells, from the gradebook."""
+        """``{student: {grade_id: points}}`` for the autograded test cells, from the gradebook
+        (manually graded cells are in :meth:`manual_grades`)."""
         result: dict[str, dict[str, float]] = {}
         with self._gradebook() as gb:
             for submission in gb.assignment_submissions(assignment):
                 cells: dict[str, float] = {}
                 for notebook in submission.notebooks:
+                    manual = _manual_names(notebook.notebook)
                     for grade in notebook.grades:
-                        cells[grade.name] = float(grade.score)
+                        if grade.name not in manual:
+                            cells[grade.name] = float(grade.score)
                 result[submission.student_id] = cells
         return result
+
+    def manual_grades(self, assignment: str) -> dict[str, dict[str, tuple[float | None, bool]]]:
+        """``{student: {grade_id: (score, needs_manual_grade)}}`` of the manually graded cells.
+
+        After autograding, a written answer has score ``None`` and needs a manual grade; one left as
+        the stub has score 0 and needs none (nbgrader's rule); a grader's score replaces both.
+        """
+        result: dict[str, dict[str, tuple[float | None, bool]]] = {}
+        with self._gradebook() as gb:
+            for submission in gb.assignment_submissions(assignment):
+                cells: dict[str, tuple[float | None, bool]] = {}
+                for notebook in submission.notebooks:
+                    manual = _manual_names(notebook.notebook)
+                    for grade in notebook.grades:
+                        if grade.name in manual:
+                            score = grade.manual_score
+                            if score is None:
+                                score = grade.auto_score
+                            cells[grade.name] = (score, bool(grade.needs_manual_grade))
+                result[submission.student_id] = cells
+        return result
+
+    def set_manual_grade(
+        self, assignment: str, student: str, grade_id: str, score: float, comment: str = ""
+    ) -> None:
+        """Score a manually graded cell as a grader does in formgrader (and comment on it)."""
+        with self._gradebook() as gb:
+            submission = gb.find_submission(assignment, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.name == grade_id:
+                        grade.manual_score = float(score)
+                        grade.needs_manual_grade = False
+                        for c in notebook.comments:
+                            if c.name == grade_id and comment:
+                                c.manual_comment = comment
+                        gb.db.commit()
+                        return
+        raise KeyError(f"{student} has no grade {grade_id!r} in {assignment}")
 
     def totals(self, assignment: str) -> dict[str, float]:
         """``{student: total score}`` from the gradebook."""
@@ -554,6 +665,14 @@ class Course:
         """The executed notebook nbgrader wrote to ``autograded/<student>/<assignment>/``."""
         path = self.root / "autograded" / student / assignment / f"{assignment}.ipynb"
         return nbformat.read(path, 4)
+
+
+def _manual_names(notebook: Any) -> set[str]:
+    """Names of a gradebook notebook's manually graded cells (grade cells that are also solution
+    cells, and tasks)."""
+    solutions = {c.name for c in notebook.solution_cells}
+    tasks = {c.name for c in getattr(notebook, "task_cells", [])}
+    return {c.name for c in notebook.grade_cells if c.name in solutions} | tasks
 
 
 def agreement(report: GradeReport, autograded: Mapping[str, float]) -> list[str]:

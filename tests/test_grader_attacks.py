@@ -61,6 +61,7 @@ from attacks import cell, host, interpreter, kernel, output, patching, results
 from nbgrader_harness import (
     REPO_ROOT,
     Course,
+    autograded_points,
     grade_in_process,
     graded_cells,
     solution_cells,
@@ -326,7 +327,7 @@ def _a1_students(course: Course, host_: Host, servers: dict) -> dict[str, Studen
         return grade_in_process(source_md(A1), answers, cell_timeout=None).verdicts()
 
     with_wrong = oracle(wrong)
-    assert sum(with_wrong.values()) < 100, "the wrong answers get full marks"
+    assert sum(with_wrong.values()) < autograded_points(A1), "the wrong answers get full marks"
     students: dict[str, Student] = {}
     # one student per class; the attacks of a class together in its first answer cell
     transformers = (kernel.AST_TRANSFORMER, kernel.EVENTS, kernel.INPUT_TRANSFORMER)
@@ -577,7 +578,7 @@ def test_probes_keep_full_marks_and_every_student_has_a_row(a1: Batch) -> None:
     rows = {r["student_id"] for r in a1.course.export_csv() if r["assignment"] == A1}
     assert rows == set(a1.students), sorted(set(a1.students) ^ rows)
     probes = [s for s, st in a1.students.items() if st.expected is None]
-    short = {s: totals.get(s) for s in probes if totals.get(s) != 100}
+    short = {s: totals.get(s) for s in probes if totals.get(s) != autograded_points(A1)}
     assert not short, f"reference answers with a probe lost marks: {short}"
 
 
@@ -713,4 +714,4 @@ def test_plain_nbgrader_autograde(tmp_path: Path) -> None:
     host_ = Host(tmp_path)
     with _grading_env(tmp_path, host_):
         course.autograde(assignment)  # the configured cell limit: these kernels start cold
-    assert course.totals(assignment) == {student: 0.0, "reference": 100.0}
+    assert course.totals(assignment) == {student: 0.0, "reference": autograded_points(assignment)}

@@ -8,6 +8,9 @@ Every ``tests/mutants/<a>.py`` (``<a>`` an assignment in ``solutions/``) defines
 ``CORRECT = {name: {grade_id: source}}``
     differently written correct solutions (at least one per solution cell): each must get full marks.
 
+Marks are the autograded points (``auto_score`` of ``auto_max``); written questions (manually graded
+cells) are not scored by any run, and with them an assignment's points add up to 100.
+
 A mutant replaces the named solution cells of the source notebook, which then runs in-process
 (``nbgrader_harness.grade_in_process``; its agreement with ``nbgrader autograde`` is checked in
 ``tests/test_grading_pipeline.py``). Run one assignment with ``pytest tests/test_mutants.py -k a1_``.
@@ -81,16 +84,18 @@ def test_mutants_cover_every_solution_cell(assignment: str) -> None:
 def test_reference_solutions_get_full_marks() -> None:
     for assignment in sorted(MODULES):
         report = grade_in_process(source_md(assignment))
-        assert report.max_score == 100, (
-            f"{assignment}: points add up to {report.max_score}, not 100"
+        # autograded points plus the written questions' (graded by hand) make the 100
+        assert report.total_max == 100, (
+            f"{assignment}: points add up to {report.auto_max:g} autograded + "
+            f"{report.manual_max:g} manual = {report.total_max:g}, not 100"
         )
-        assert report.score == report.max_score, f"{assignment}:\n{report.summary()}"
+        assert report.auto_score == report.auto_max, f"{assignment}:\n{report.summary()}"
 
 
 @pytest.mark.parametrize(("assignment", "name", "cells"), WRONG_CASES)
 def test_wrong_solution_loses_points(assignment: str, name: str, cells: dict[str, str]) -> None:
     report = grade_in_process(source_md(assignment), cells)
-    assert report.score < report.max_score, (
+    assert report.auto_score < report.auto_max, (
         f"{assignment}: the wrong solution {name!r} got full marks\n{report.summary()}"
     )
 
@@ -100,6 +105,6 @@ def test_correct_solution_gets_full_marks(
     assignment: str, name: str, cells: dict[str, str]
 ) -> None:
     report = grade_in_process(source_md(assignment), cells)
-    assert report.score == report.max_score, (
+    assert report.auto_score == report.auto_max, (
         f"{assignment}: the correct solution {name!r} lost points\n{report.summary()}"
     )
