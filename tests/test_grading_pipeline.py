@@ -50,10 +50,11 @@ TAMPERED_ATTENTION = """def scaled_dot_product_attention(q, k, v, mask=None):
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
 """
-# Fails only in the hidden part of test_embeddings: its traceback would print hidden source lines.
+# Fails only in the hidden part of test_embeddings (right on the visible 3-token hand case, wrong from
+# position 3 on): its traceback would print hidden source lines.
 HIDDEN_FAIL_EMBED = """def embed(input_ids, token_type_ids, p):
-    positions = torch.arange(input_ids.shape[1])
-    summed = p["E_tok"][input_ids] + p["E_pos"][positions]
+    positions = torch.arange(input_ids.shape[1]).clamp(max=2)
+    summed = p["E_tok"][input_ids] + p["E_pos"][positions] + p["E_seg"][token_type_ids]
     return layer_norm(summed, p["ln_gamma"], p["ln_beta"], LN_EPS)
 """
 # Loops before defining feed_forward: that cell is interrupted, the later cells still run.

@@ -456,3 +456,230 @@ def merge_heads(x):
         """)
     },
 }
+
+# --- more mistakes of each kind (issue 14): library calls, numerics, globals instead of arguments,
+# constants instead of shapes, in-place changes of the weights ---------------------------------------
+WRONG.update(
+    {
+        "attention_calls_course_library": {
+            "attention": _attention("""
+                from ch11lib.encoder import scaled_dot_product_attention as course_attention
+
+                return course_attention(q, k, v, mask)
+            """)
+        },
+        "attention_manual_softmax_without_max": {
+            # exp of scores in the hundreds overflows float32: inf / inf = NaN
+            "attention": _attention("""
+                scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+                exp = torch.exp(scores)
+                if mask is not None:
+                    exp = exp * mask
+                weights = exp / exp.sum(dim=-1, keepdim=True)
+                return weights @ v, weights
+            """)
+        },
+        "attention_adds_bool_mask_to_scores": {
+            # treats the boolean mask as an additive one: +1 where allowed, +0 elsewhere
+            "attention": _attention("""
+                scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+                if mask is not None:
+                    scores = scores + mask
+                weights = torch.softmax(scores, dim=-1)
+                return weights @ v, weights
+            """)
+        },
+        "attention_scales_by_sqrt_d_v": {
+            "attention": _attention("""
+                scores = q @ k.transpose(-2, -1) / math.sqrt(v.shape[-1])
+                if mask is not None:
+                    scores = scores.masked_fill(~mask, float("-inf"))
+                weights = torch.softmax(scores, dim=-1)
+                return weights @ v, weights
+            """)
+        },
+        "layer_norm_without_eps": {
+            "layer_norm": _layer_norm("""
+                mean = x.mean(dim=-1, keepdim=True)
+                centred = x - mean
+                return gamma * centred / centred.pow(2).mean(dim=-1, keepdim=True).sqrt() + beta
+            """)
+        },
+        "layer_norm_fixed_eps": {
+            # the eps argument is ignored in favour of the usual 1e-5
+            "layer_norm": _layer_norm("""
+                mean = x.mean(dim=-1, keepdim=True)
+                var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+                return gamma * (x - mean) / torch.sqrt(var + 1e-5) + beta
+            """)
+        },
+        "layer_norm_over_dim_1": {
+            # right for (n, d) inputs, wrong for (batch, n, d)
+            "layer_norm": _layer_norm("""
+                mean = x.mean(dim=1, keepdim=True)
+                var = ((x - mean) ** 2).mean(dim=1, keepdim=True)
+                return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+            """)
+        },
+        "split_heads_head_size_32": {
+            # MiniLM's head size written in: 384 / 12 = 32
+            "split_merge_heads": """
+def split_heads(x, num_heads):
+    batch, n, _ = x.shape
+    return x.reshape(batch, n, num_heads, 32).transpose(1, 2)
+"""
+            + _MERGE_OK
+        },
+        "mha_global_num_heads": {
+            "multi_head_attention": _mha("""
+    q = split_heads(x @ p["W_q"] + p["b_q"], NUM_HEADS)
+    k = split_heads(x @ p["W_k"] + p["b_k"], NUM_HEADS)
+    v = split_heads(x @ p["W_v"] + p["b_v"], NUM_HEADS)
+    key_mask = None if mask is None else mask[:, None, None, :]
+    heads, weights = scaled_dot_product_attention(q, k, v, key_mask)
+    return merge_heads(heads) @ p["W_o"] + p["b_o"], weights
+""")
+        },
+        "mha_mask_missing_head_axis": {
+            # (batch, 1, n) broadcasts the batch axis against the heads
+            "multi_head_attention": _mha(
+                _MHA_PROJECT
+                + """
+    key_mask = None if mask is None else mask[:, None, :]
+    heads, weights = scaled_dot_product_attention(q, k, v, key_mask)
+    return merge_heads(heads) @ p["W_o"] + p["b_o"], weights
+"""
+            )
+        },
+        "mha_folds_scale_into_w_q_in_place": {
+            # folds 1/sqrt(d_k) into the query weights, in place, and undoes it for the attention call:
+            # right once, but the caller's weights (and every later call) are changed
+            "multi_head_attention": _mha("""
+    scale = math.sqrt(x.shape[-1] // num_heads)
+    p["W_q"] /= scale
+    p["b_q"] /= scale
+    q = split_heads(x @ p["W_q"] + p["b_q"], num_heads)
+    k = split_heads(x @ p["W_k"] + p["b_k"], num_heads)
+    v = split_heads(x @ p["W_v"] + p["b_v"], num_heads)
+    key_mask = None if mask is None else mask[:, None, None, :]
+    heads, weights = scaled_dot_product_attention(q * scale, k, v, key_mask)
+    return merge_heads(heads) @ p["W_o"] + p["b_o"], weights
+""")
+        },
+        "ffn_tanh_gelu": {
+            "feed_forward": _ffn("""
+                return F.gelu(x @ p["W_1"] + p["b_1"], approximate="tanh") @ p["W_2"] + p["b_2"]
+            """)
+        },
+        "ffn_sigmoid_gelu": {
+            "feed_forward": _ffn("""
+                z = x @ p["W_1"] + p["b_1"]
+                return (z * torch.sigmoid(1.702 * z)) @ p["W_2"] + p["b_2"]
+            """)
+        },
+        "layer_global_num_heads": {
+            "encoder_layer": _layer("""
+                attended, _ = multi_head_attention(x, p, NUM_HEADS, mask)
+                h = layer_norm(x + attended, p["ln1_gamma"], p["ln1_beta"], LN_EPS)
+                return layer_norm(h + feed_forward(h, p), p["ln2_gamma"], p["ln2_beta"], LN_EPS)
+            """)
+        },
+        "layer_global_params": {
+            # uses layer 0's weights whatever p holds
+            "encoder_layer": _layer("""
+                attended, _ = multi_head_attention(x, params0, num_heads, mask)
+                h = layer_norm(x + attended, params0["ln1_gamma"], params0["ln1_beta"], LN_EPS)
+                return layer_norm(h + feed_forward(h, params0), params0["ln2_gamma"], params0["ln2_beta"], LN_EPS)
+            """)
+        },
+        "embed_positions_restart_per_segment": {
+            # counts positions from 0 again in sentence B
+            "embeddings": _embed("""
+                first_b = (token_type_ids == 1).int().argmax(dim=1, keepdim=True)
+                has_b = (token_type_ids == 1).any(dim=1, keepdim=True)
+                positions = torch.arange(input_ids.shape[1])[None]
+                positions = torch.where(has_b & (positions >= first_b), positions - first_b, positions)
+                summed = p["E_tok"][input_ids] + p["E_pos"][positions] + p["E_seg"][token_type_ids]
+                return layer_norm(summed, p["ln_gamma"], p["ln_beta"], LN_EPS)
+            """)
+        },
+        "embed_global_tables": {
+            # reads MiniLM's tables instead of p's
+            "embeddings": _embed("""
+                tables = embedding_params(minilm)
+                positions = torch.arange(input_ids.shape[1])
+                summed = tables["E_tok"][input_ids] + tables["E_pos"][positions] + tables["E_seg"][token_type_ids]
+                return layer_norm(summed, tables["ln_gamma"], tables["ln_beta"], LN_EPS)
+            """)
+        },
+        "embed_layer_norm_of_tokens_only": {
+            "embeddings": _embed("""
+                positions = torch.arange(input_ids.shape[1])
+                tokens = layer_norm(p["E_tok"][input_ids], p["ln_gamma"], p["ln_beta"], LN_EPS)
+                return tokens + p["E_pos"][positions] + p["E_seg"][token_type_ids]
+            """)
+        },
+    }
+)
+
+CORRECT.update(
+    {
+        "attention_scale_queries_first_minus_inf": {
+            "attention": _attention("""
+                scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(-1, -2)
+                if mask is not None:
+                    scores = torch.where(mask, scores, torch.tensor(float("-inf")))
+                weights = scores.softmax(-1)
+                return weights @ v, weights
+            """)
+        },
+        "layer_norm_one_pass_variance": {
+            "layer_norm": _layer_norm("""
+                mean = x.mean(-1, keepdim=True)
+                var = (x * x).mean(-1, keepdim=True) - mean * mean
+                return (x - mean) / (var + eps).sqrt() * gamma + beta
+            """)
+        },
+        "split_merge_with_unflatten_and_flatten": {
+            "split_merge_heads": """
+def split_heads(x, num_heads):
+    return x.unflatten(-1, (num_heads, -1)).transpose(-3, -2)
+
+
+def merge_heads(x):
+    return x.transpose(-3, -2).flatten(-2)
+"""
+        },
+        "mha_einsum_with_head_weights": {
+            # the heads as a reshaped weight tensor, no split/merge helpers
+            "multi_head_attention": _mha("""
+    batch, n, d_model = x.shape
+    d_k = d_model // num_heads
+
+    def heads(w, b):
+        return torch.einsum("bnd,dhk->bhnk", x, w.reshape(d_model, num_heads, d_k)) + b.reshape(num_heads, 1, d_k)
+
+    q, k, v = heads(p["W_q"], p["b_q"]), heads(p["W_k"], p["b_k"]), heads(p["W_v"], p["b_v"])
+    key_mask = None if mask is None else mask.reshape(batch, 1, 1, n)
+    context, weights = scaled_dot_product_attention(q, k, v, key_mask)
+    out = torch.einsum("bhnk,hkd->bnd", context, p["W_o"].reshape(num_heads, d_k, d_model)) + p["b_o"]
+    return out, weights
+""")
+        },
+        "ffn_linear_and_gelu_module": {
+            "feed_forward": _ffn("""
+                hidden = F.linear(x, p["W_1"].T, p["b_1"])
+                return F.linear(torch.nn.GELU()(hidden), p["W_2"].T, p["b_2"])
+            """)
+        },
+        "embed_one_hot_matmul": {
+            "embeddings": _embed("""
+                n = input_ids.shape[-1]
+                tok = F.one_hot(input_ids, p["E_tok"].shape[0]).to(p["E_tok"].dtype) @ p["E_tok"]
+                seg = F.one_hot(token_type_ids, p["E_seg"].shape[0]).to(p["E_seg"].dtype) @ p["E_seg"]
+                pos = p["E_pos"][:n].unsqueeze(0)
+                return layer_norm(tok + pos + seg, p["ln_gamma"], p["ln_beta"], LN_EPS)
+            """)
+        },
+    }
+)
