@@ -38,17 +38,20 @@ check-assignments:  ## Fail if assignments/ is out of sync with solutions/
 ASSIGNMENT  ?= a1_encoder
 SUBMISSIONS ?=
 JOBS        ?= 2
-GRADES      ?= grades.csv
+GRADES      ?=
+FORMAT      ?= nbgrader
+STUDENT     ?=
 COURSE      := $(BIN)/python -m ch11lib.course
 
-autograde:          ## Autograde every submission of ASSIGNMENT (SUBMISSIONS=dir, default submitted/) in JOBS processes
-	$(COURSE) autograde $(ASSIGNMENT) $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) --jobs $(JOBS)
+autograde:          ## Autograde every submission of ASSIGNMENT (SUBMISSIONS=dir, default submitted/) in JOBS processes; STUDENT=id: only that one
+	$(COURSE) autograde $(ASSIGNMENT) $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) --jobs $(JOBS) \
+		$(foreach s,$(STUDENT),--student $(s))
 
 feedback:           ## HTML feedback for ASSIGNMENT in feedback/ (fails if hidden tests would leak)
 	$(COURSE) feedback $(ASSIGNMENT)
 
-export:             ## Export all grades to GRADES (default grades.csv)
-	$(COURSE) export $(GRADES)
+export:             ## Export grades: FORMAT=nbgrader (grades.csv), canvas (canvas_grades.csv) or gradescope (gradescope_ASSIGNMENT.csv); GRADES=file
+	$(COURSE) export $(GRADES) --format $(FORMAT) $(if $(filter gradescope,$(FORMAT)),--assignment $(ASSIGNMENT))
 
 report:             ## Class report for ASSIGNMENT: reports/ASSIGNMENT/report.md with score plots
 	$(COURSE) report $(ASSIGNMENT)

@@ -50,9 +50,25 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "ch11lib.grading.limits.LimitOutputSize",  # LimitOutput counts lines; one huge line passes it
     "nbgrader.preprocessors.SaveAutoGrades",
+    "ch11lib.grading.deadlines.DueDates",  # the due date below, into the gradebook
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# The calendar, in this one place (README, "Due dates and late penalties"): each assignment's due
+# date (ISO 8601 with a UTC offset, or "YYYY-MM-DD HH:MM:SS Europe/Berlin"), written into the
+# gradebook whenever a submission is autograded; a submission's time is its timestamp.txt (from the
+# exchange, or the notebook's modification time, see ch11lib.grading.batch.collect).
+c.DueDates.duedates = {
+    # "a1_encoder": "2026-10-05 23:59:00+02:00",
+}
+# Late penalty: points_per_unit off per started unit (hour or day) after the due date, at most
+# max_points, nothing within grace_minutes (ch11lib.grading.deadlines.LatePenalty).
+c.AssignLatePenalties.plugin_class = "ch11lib.grading.deadlines.LatePenalty"
+c.LatePenalty.unit = "day"
+c.LatePenalty.points_per_unit = 10.0
+c.LatePenalty.max_points = 50.0
+c.LatePenalty.grace_minutes = 15.0
 
 # Student versions: solutions replaced by this stub, hidden tests removed.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -65,7 +81,9 @@ c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "nbgrader.preprocessors.ClearHiddenTests",
+    # nbgrader's ClearHiddenTests on the locked test cells only: a student's cell with the text
+    # "### BEGIN HIDDEN TESTS" would stop the feedback of that student
+    "ch11lib.grading.strip.ClearLockedHiddenTests",
     # IPython tracebacks print the failing source lines: keep only "ExceptionType: message".
     "ch11lib.grading.strip.StripTestTracebacks",
 ]

@@ -668,11 +668,9 @@ class Course:
 
 
 def _manual_names(notebook: Any) -> set[str]:
-    """Names of a gradebook notebook's manually graded cells (grade cells that are also solution
-    cells, and tasks)."""
-    solutions = {c.name for c in notebook.solution_cells}
-    tasks = {c.name for c in getattr(notebook, "task_cells", [])}
-    return {c.name for c in notebook.grade_cells if c.name in solutions} | tasks
+    from ch11lib.grading.grades import manual_names
+
+    return manual_names(notebook)
 
 
 def agreement(report: GradeReport, autograded: Mapping[str, float]) -> list[str]:

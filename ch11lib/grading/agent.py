@@ -23,13 +23,6 @@ from ch11lib.grading import wire
 _STATE: dict[str, Any] = {"dir": "", "refs": {}, "calls": {}}
 
 
-def _ns() -> dict[str, Any]:
-    try:
-        return get_ipython().user_ns  # type: ignore[name-defined]  # noqa: F821
-    except NameError:
-        return sys.modules["__main__"].__dict__
-
-
 def _path(name: str) -> str:
     return os.path.join(_STATE["dir"], name)
 
@@ -40,7 +33,7 @@ def install(exchange_dir: str) -> None:
 
 def record(names: list[str]) -> None:
     """After a locked (setup or helper) cell: remember the objects it bound, by name."""
-    ns = _ns()
+    ns = wire.user_namespace()
     for name in names:
         if name in ns:
             _STATE["refs"][name] = ns[name]
@@ -67,7 +60,7 @@ def _source(value: Any) -> str:
 
 def describe(names: list[str]) -> None:
     """Write what each name is here: missing, a function (with its source) or data."""
-    ns = _ns()
+    ns = wire.user_namespace()
     out: dict[str, Any] = {}
     refs = _refs()
     for name in names:
@@ -176,7 +169,7 @@ def _resolve(path: str) -> Any:
 
 
 def _redirect(plan: dict[str, Any], undo: list) -> None:
-    ns = _ns()
+    ns = wire.user_namespace()
     for name in plan.get("globals", []):
         undo.append(("ns", name, ns.get(name, _redirect)))
         ns[name] = _stub(f"g:{name}")
@@ -208,7 +201,7 @@ def _redirect(plan: dict[str, Any], undo: list) -> None:
 
 
 def _undo(undo: list) -> None:
-    ns = _ns()
+    ns = wire.user_namespace()
     for entry in reversed(undo):
         if entry[0] == "ns":
             _, name, old = entry
@@ -241,7 +234,7 @@ def call(name: str, call_id: int) -> None:
         args = wire.decode(request["args"], refs)
         kwargs = wire.decode(request["kwargs"], refs)
         before = _fingerprint((args, kwargs))
-        function = _ns().get(name)
+        function = wire.user_namespace().get(name)
         if function is None:
             raise NameError(f"name {name!r} is not defined")
         _redirect(request.get("plan", {}), undo)

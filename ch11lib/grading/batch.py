@@ -34,7 +34,16 @@ import nbformat
 from ch11lib.grading import forkkernel, sandbox
 from ch11lib.grading.execute import locked_imports
 
-DEFAULT_TIMESTAMP = "2025-01-01 12:00:00.000000 UTC"
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's timestamp.txt, in UTC
+
+
+def file_timestamp(path: Path) -> str:
+    """``path``'s modification time as nbgrader writes a ``timestamp.txt`` (UTC)."""
+    import datetime
+
+    when = datetime.datetime.fromtimestamp(Path(path).stat().st_mtime, tz=datetime.timezone.utc)
+    return when.strftime(TIMESTAMP_FORMAT)
+
 
 # --------------------------------------------------------------------------------------------------
 # nbgrader from Python
@@ -134,13 +143,24 @@ def _find_notebook(folder: Path, assignment: str) -> Path | None:
     return None
 
 
-def collect(course: Path, assignment: str, submissions: Path | None = None) -> Intake:
+def collect(
+    course: Path,
+    assignment: str,
+    submissions: Path | None = None,
+    students: list[str] | None = None,
+) -> Intake:
     """Check every submission of ``assignment`` and file it under ``submitted/<student>/``.
 
     ``submissions``: a folder of ``<student>/<assignment>.ipynb`` or
-    ``<student>/<assignment>/<assignment>.ipynb`` (default: the course's ``submitted/``). A notebook
-    that is not valid JSON/nbformat is not graded; its student is added to the gradebook anyway, so
-    the export has a row (score 0) and the problem is reported.
+    ``<student>/<assignment>/<assignment>.ipynb`` (default: the course's ``submitted/``);
+    ``students``: only these (the others' folders are not touched). A notebook that is not valid
+    JSON/nbformat is not graded; its student is added to the gradebook anyway, so the export has a
+    row (score 0) and the problem is reported.
+
+    A submission's time (for late penalties) is its ``timestamp.txt`` when one comes with it
+    (``nbgrader collect`` copies the exchange's; put one next to the notebook, in nbgrader's format
+    ``2026-10-05 21:59:00.000000 UTC``); otherwise the notebook file's modification time (keep it
+    when copying: ``cp -p``, ``rsync -t``, unzip does).
     """
     course = Path(course).resolve()
     submitted = course / "submitted"
@@ -148,11 +168,32 @@ def collect(course: Path, assignment: str, submissions: Path | None = None) -> I
     if not source_dir.is_dir():
         raise ValueError(f"no submissions folder {source_dir}")
     intake = Intake()
+    wanted = set(students) if students is not None else None
     for folder in sorted(p for p in source_dir.iterdir() if p.is_dir()):
         student = folder.name
+        if wanted is not None and student not in wanted:
+            continue
         notebook = _find_notebook(folder, assignment)
         if notebook is None:
             continue
+        stamp = next(
+            (
+                p
+                for p in (notebook.parent / "timestamp.txt", folder / "timestamp.txt")
+                if p.is_file()
+            ),
+            None,
+        )
+        when = file_timestamp(notebook)
+        if stamp is not None:
+            text = stamp.read_text(encoding="utf-8", errors="replace").strip()[:64]
+            try:
+                from nbgrader.utils import parse_utc
+
+                parse_utc(text)
+                when = text
+            except (ValueError, OverflowError, TypeError):
+                pass  # not a time nbgrader can read: the notebook's modification time
         try:
             nbformat.validate(nbformat.read(notebook, as_version=4))
         except Exception as exc:  # noqa: BLE001  (any unreadable file is the student's problem)
@@ -173,8 +214,7 @@ def collect(course: Path, assignment: str, submissions: Path | None = None) -> I
             if extra.name not in known:  # kept, out of its way (subfolders are not graded)
                 (target / "not_graded").mkdir(exist_ok=True)
                 extra.rename(target / "not_graded" / extra.name)
-        if not (target / "timestamp.txt").exists():
-            (target / "timestamp.txt").write_text(DEFAULT_TIMESTAMP + "\n", encoding="utf-8")
+        (target / "timestamp.txt").write_text(when + "\n", encoding="utf-8")
         if student not in intake.problems:
             intake.students.append(student)
     with gradebook(course) as gb:
@@ -262,6 +302,10 @@ def merge_shard(course: Path, shard: Path, assignment: str, students: list[str])
 
     merged = []
     with gradebook(course) as main, Gradebook(db_url(shard)) as part:
+        # the due date DueDates wrote into the shard's gradebook (nbgrader_config.py's calendar)
+        main.update_or_create_assignment(
+            assignment, duedate=part.find_assignment(assignment).duedate
+        )
         for sub in part.assignment_submissions(assignment):
             student = sub.student_id
             if student not in students:  # in the copied gradebook from an earlier run
@@ -311,13 +355,15 @@ def autograde(
     timeout: int | None = None,
     fork: bool = True,
     sandboxed: bool | None = None,
+    students: list[str] | None = None,
 ) -> AutogradeResult:
     """Autograde every submission of ``assignment`` in ``jobs`` parallel shards; scores land in the
     course's gradebook exactly as ``nbgrader autograde`` would put them there.
 
     ``timeout``: per-cell limit in seconds (default: ``nbgrader_config.py``); ``fork``: start
     kernels from a fork server (see :mod:`ch11lib.grading.forkkernel`); ``sandboxed``: run the
-    students' code in the sandbox (default: unless ``CH11_GRADE_UNSANDBOXED=1``). Raises
+    students' code in the sandbox (default: unless ``CH11_GRADE_UNSANDBOXED=1``); ``students``:
+    re-grade only these (the other students' grades, feedback and files are not touched). Raises
     :class:`ch11lib.grading.sandbox.SandboxUnavailable`, naming the fix, if it cannot start.
     """
     if jobs < 1:
@@ -329,7 +375,11 @@ def autograde(
     course = Path(course).resolve()
     start = time.perf_counter()
     ensure_in_gradebook(course, assignment)
-    intake = collect(course, assignment, submissions)
+    intake = collect(course, assignment, submissions, students)
+    if students is not None:
+        missing = sorted(set(students) - set(intake.students) - set(intake.problems))
+        for student in missing:
+            intake.problems[student] = "no submission of this assignment"
     students = intake.students
     shards = [students[i::jobs] for i in range(jobs) if students[i::jobs]]
     args = ["autograde", assignment, "--force"]

@@ -5,6 +5,9 @@ Run from the course directory (the repository root, where ``nbgrader_config.py``
     python -m ch11lib.grading autograde a1_encoder --submissions path/to/submissions --jobs 2
     python -m ch11lib.grading feedback a1_encoder        # feedback/<student>/a1_encoder/*.html
     python -m ch11lib.grading export grades.csv          # one row per student and assignment
+    python -m ch11lib.grading export --format canvas     # canvas_grades.csv (Canvas gradebook)
+    python -m ch11lib.grading export --format gradescope --assignment a1_encoder
+    python -m ch11lib.grading autograde a1_encoder --student alice   # re-grade one student
     python -m ch11lib.grading report a1_encoder          # reports/a1_encoder/report.md + PNG plots
     python -m ch11lib.grading leaks a1_encoder           # hidden-test source in what students get?
 
@@ -34,6 +37,7 @@ from ch11lib.grading import batch as ag
 from ch11lib.grading import sandbox
 from ch11lib.grading.cells import is_test
 from ch11lib.grading.execute import marked_unsandboxed
+from ch11lib.grading.grades import AssignmentGrades, read_grades
 
 # --------------------------------------------------------------------------------------------------
 # Hidden tests must stay hidden
@@ -88,12 +92,25 @@ def check_leaks(course: Path, assignment: str) -> dict[str, list[str]]:
             found[str(release_path)] = leaked or ["BEGIN HIDDEN TESTS"]
     for page in sorted((course / "feedback").glob(f"*/{assignment}/*.html")):
         text = html_text(page.read_text(encoding="utf-8"))
+        # the marker may be the student's own text (a comment in a solution cell): only more
+        # markers than the student's cells hold are a leak
+        own = _own_markers(course / "autograded" / page.parent.parent.name / assignment, page)
         leaked = leaks(text, hidden) + (
-            ["BEGIN HIDDEN TESTS"] if "BEGIN HIDDEN TESTS" in text else []
+            ["BEGIN HIDDEN TESTS"] if text.count("BEGIN HIDDEN TESTS") > own else []
         )
         if leaked:
             found[str(page)] = leaked
     return found
+
+
+def _own_markers(autograded: Path, page: Path) -> int:
+    """How often "BEGIN HIDDEN TESTS" occurs in the student's own (non-test) cells."""
+    path = autograded / f"{page.stem}.ipynb"
+    try:
+        cells = nbformat.read(path, 4).cells
+    except Exception:  # noqa: BLE001  (no autograded notebook: the student wrote none)
+        return 0
+    return sum(c.source.count("BEGIN HIDDEN TESTS") for c in cells if not is_test(c))
 
 
 def json_unescape(text: str) -> str:
@@ -116,20 +133,15 @@ class ClassScores:
 
 
 def read_scores(course: Path, assignment: str) -> ClassScores:
-    """Scores of every submission of ``assignment`` from the course's gradebook."""
-    with ag.gradebook(course) as gb:
-        max_points: dict[str, float] = {}
-        for notebook in gb.find_assignment(assignment).notebooks:
-            for cell in notebook.grade_cells:
-                max_points[cell.name] = float(cell.max_score)
-        scores, totals = {}, {}
-        for submission in gb.assignment_submissions(assignment):
-            cells = {}
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    cells[grade.name] = float(grade.score)
-            scores[submission.student_id] = cells
-            totals[submission.student_id] = float(submission.score)
+    """Autograded scores of every submission of ``assignment`` from the course's gradebook
+    (``totals`` are nbgrader's: written answers and late penalties included; see
+    :func:`ch11lib.grading.grades.read_grades` for the manual points)."""
+    table = read_grades(course, assignment)
+    max_points = {n: table.questions[n].max_points for n in table.auto}
+    scores = {
+        s: {n: float(g.points[n] or 0.0) for n in table.auto} for s, g in table.students.items()
+    }
+    totals = {s: g.total for s, g in table.students.items()}
     return ClassScores(assignment, max_points, scores, totals)
 
 
@@ -164,6 +176,7 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
     course = Path(course)
     out = Path(out_dir) if out_dir else course / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
+    table = read_grades(course, assignment)
     data = read_scores(course, assignment)
     students = sorted(data.scores)
     if not students:
@@ -188,9 +201,12 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.hist([data.totals[s] for s in students], bins=np.linspace(0, 100, 21), color="tab:green")
+    top_total = table.max_points or 100
+    ax.hist(
+        [data.totals[s] for s in students], bins=np.linspace(0, top_total, 21), color="tab:green"
+    )
     ax.set_title(f"{assignment}: total score")
-    ax.set_xlabel("score (of 100)")
+    ax.set_xlabel(f"score (of {top_total:g})")
     ax.set_ylabel("students")
     fig.tight_layout()
     fig.savefig(out / "totals.png", dpi=110)
@@ -219,7 +235,7 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
     lines += [
         f"{len(students)} autograded submissions. Total score: mean {totals.mean():.1f}, "
         f"median {np.median(totals):.1f}, min {totals.min():.0f}, max {totals.max():.0f}; "
-        f"{int((totals == 100).sum())} students with full marks.",
+        f"{int((totals == top_total).sum())} students with full marks.",
         "",
         "![total scores](totals.png)",
         "",
@@ -238,16 +254,80 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
             f"| `{grade_id}` | {count} ({count / len(students):.0%}) | "
             f"{mean:.1f} / {top:g} | {error} |"
         )
-    lines += ["", "## Students", "", "| student | score |", "| --- | ---: |"]
-    lines += [f"| {s} | {data.totals[s]:g} |" for s in students]
+    lines += _manual_section(table, students)
+    lines += _students_section(table, students)
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report
 
 
+def _points(value: float | None) -> str:
+    return "ungraded" if value is None else f"{value:g}"
+
+
+def _manual_section(table: AssignmentGrades, students: list[str]) -> list[str]:
+    """Per written question: how many answers a grader has scored, and their mean."""
+    if not table.manual:
+        return []
+    lines = [
+        "",
+        "## Written questions (graded by hand in formgrader)",
+        "",
+        "| question | points | graded | ungraded | mean of the graded |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name in table.manual:
+        given = [table.students[s].points[name] for s in students]
+        done = [p for p in given if p is not None]
+        mean = f"{sum(done) / len(done):.1f}" if done else "-"
+        lines.append(
+            f"| `{name}` | {table.questions[name].max_points:g} | {len(done)} | "
+            f"{len(given) - len(done)} | {mean} |"
+        )
+    return lines
+
+
+def _students_section(table: AssignmentGrades, students: list[str]) -> list[str]:
+    """One row per student: autograded points, each written question's (or "ungraded"), the late
+    penalty and nbgrader's total."""
+    auto_max = sum(table.questions[n].max_points for n in table.auto)
+    head = ["student", f"autograded (of {auto_max:g})"]
+    head += [f"`{n}` (of {table.questions[n].max_points:g})" for n in table.manual]
+    head += ["late", "penalty", f"total (of {table.max_points:g})"]
+    lines = ["", "## Students", "", "| " + " | ".join(head) + " |"]
+    lines.append("| --- |" + " ---: |" * (len(head) - 1))
+    for s in students:
+        grades = table.students[s]
+        auto = sum(grades.points[n] or 0.0 for n in table.auto)
+        row = [s, f"{auto:g}", *(_points(grades.points[n]) for n in table.manual)]
+        late = f"{grades.seconds_late / 3600:.1f} h" if grades.seconds_late else ""
+        row += [late, f"{grades.penalty:g}" if grades.penalty else "", f"{grades.total:g}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 # --------------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------------
+
+
+def _export(course: Path, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ch11lib.grading import export
+
+    if args.format == "nbgrader":
+        to = args.to or "grades.csv"
+        ag.run_nbgrader(course, "export", "--to", str(to))
+    elif args.format == "canvas":
+        names = dict(item.split("=", 1) for item in args.canvas_name if "=" in item)
+        to = args.to or "canvas_grades.csv"
+        export.write_csv(export.canvas_rows(course, names=names), Path(to))
+    else:
+        if not args.assignment:
+            parser.error("--format gradescope needs --assignment (make export ... ASSIGNMENT=...)")
+        to = args.to or f"gradescope_{args.assignment}.csv"
+        export.write_csv(export.gradescope_rows(course, args.assignment), Path(to))
+    print(f"grades written to {to} ({args.format})")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--submissions", type=Path, default=None)
     p.add_argument("--jobs", type=int, default=2, help="parallel nbgrader processes")
     p.add_argument("--timeout", type=int, default=None, help="per-cell limit in seconds")
+    p.add_argument(
+        "--student",
+        action="append",
+        default=None,
+        help="re-grade only this student (repeatable); the others are not touched",
+    )
     p.add_argument("--no-fork", action="store_true", help="start every kernel from scratch")
     p.add_argument(
         "--no-sandbox",
@@ -271,8 +357,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     p = sub.add_parser("feedback", help="HTML feedback for every autograded student")
     p.add_argument("assignment")
-    p = sub.add_parser("export", help="grades as CSV (nbgrader export)")
-    p.add_argument("to", nargs="?", default="grades.csv")
+    p = sub.add_parser("export", help="grades as CSV: nbgrader's, Canvas's or Gradescope's layout")
+    p.add_argument("to", nargs="?", default=None, help="output file (default by format)")
+    p.add_argument("--format", choices=("nbgrader", "canvas", "gradescope"), default="nbgrader")
+    p.add_argument("--assignment", default=None, help="gradescope: the assignment (required)")
+    p.add_argument(
+        "--canvas-name",
+        action="append",
+        default=[],
+        metavar="ASSIGNMENT=COLUMN",
+        help='canvas: the column of an assignment, e.g. a1_encoder="A1 (1234)"',
+    )
     p = sub.add_parser("report", help="class report: score distributions, most failed tests")
     p.add_argument("assignment")
     p.add_argument("--out", type=Path, default=None)
@@ -296,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=args.timeout,
                 fork=not args.no_fork,
                 sandboxed=sandboxed,
+                students=args.student,
             )
         except sandbox.SandboxUnavailable as exc:
             print(f"grading stopped: {exc}", file=sys.stderr)
@@ -316,9 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"feedback in {course / 'feedback'}")
         return 1 if found else 0
     if args.command == "export":
-        ag.run_nbgrader(course, "export", "--to", str(args.to))
-        print(f"grades written to {args.to}")
-        return 0
+        return _export(course, args, parser)
     if args.command == "report":
         print(f"report written to {write_report(course, args.assignment, args.out)}")
         return 0

@@ -70,13 +70,6 @@ class StudentKernelError(RuntimeError):
     """The student's kernel is not there (it died, or stopped answering)."""
 
 
-def _ns() -> dict[str, Any]:
-    try:
-        return get_ipython().user_ns  # type: ignore[name-defined]  # noqa: F821
-    except NameError:
-        return sys.modules["__main__"].__dict__
-
-
 def _path(name: str) -> str:
     return os.path.join(_STATE["dir"], name)
 
@@ -124,7 +117,7 @@ def install(connection_file: str, exchange_dir: str, names: list[str], max_bytes
 
 def record(names: list[str]) -> None:
     """After a locked setup/helper cell: the objects it bound can be passed by reference."""
-    ns = _ns()
+    ns = wire.user_namespace()
     for name in names:
         if name in ns and name not in _STATE["proxies"]:
             _STATE["refs"][name] = ns[name]
@@ -315,7 +308,7 @@ def _watched_functions() -> dict[str, tuple[Any, str]]:
 
 
 def _plan() -> dict[str, Any]:
-    ns, callbacks = _ns(), {}
+    ns, callbacks = wire.user_namespace(), {}
     plan: dict[str, list] = {"globals": [], "patches": [], "code": []}
     for name, proxy in _STATE["proxies"].items():
         value = ns.get(name)
@@ -540,7 +533,7 @@ def make_proxy(name: str, info: dict[str, Any]):
 def refresh() -> None:
     """After a student cell: bind each student name here as a proxy or as the student's data."""
     names = _STATE["names"]
-    ns = _ns()
+    ns = wire.user_namespace()
     if not names or _STATE["dead"]:
         return
     _clear_reply()

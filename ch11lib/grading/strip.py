@@ -9,6 +9,13 @@ which is what the student needs ("AssertionError: attention weights do not sum t
 It is wired into ``nbgrader_config.py``::
 
     c.GenerateFeedback.preprocessors = [..., "ch11lib.grading.StripTestTracebacks"]
+
+:class:`ClearLockedHiddenTests` is nbgrader's ``ClearHiddenTests`` for the feedback, applied only to
+the locked test cells (which autograding restored from the source, so their hidden regions are the
+instructor's): a student cell that contains the text ``### BEGIN HIDDEN TESTS`` (a comment, a
+pasted test, a written answer about it) is the student's own text, left as it is, instead of
+stopping ``generate_feedback`` for that student ("Hidden test region detected in a non-grade cell",
+or "No end hidden tests statement found").
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
+from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import Bool
 
 
@@ -45,4 +53,15 @@ class StripTestTracebacks(Preprocessor):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     output["traceback"] = [short_error(output)]
+        return cell, resources
+
+
+class ClearLockedHiddenTests(ClearHiddenTests):
+    """``ClearHiddenTests`` on the autograded test cells only; every other cell is left alone."""
+
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        if is_test_cell(cell):
+            return super().preprocess_cell(cell, resources, index)
         return cell, resources

@@ -31,6 +31,17 @@ MAX_BYTES = 256 * 1024 * 1024  # default bound on one message (CH11_WIRE_MAX_BYT
 MAX_DEPTH = 64
 
 
+def user_namespace() -> dict[str, Any]:
+    """The namespace the notebook's cells run in: the kernel's ``user_ns`` (``__main__``'s outside
+    IPython). Both sides (:mod:`~ch11lib.grading.proxy`, :mod:`~ch11lib.grading.agent`) use it."""
+    try:
+        return get_ipython().user_ns  # type: ignore[name-defined]  # noqa: F821
+    except NameError:
+        import sys
+
+        return sys.modules["__main__"].__dict__
+
+
 class WireError(TypeError):
     """A value that is not data (or a message that is not a valid one)."""
 
