@@ -215,6 +215,9 @@ def test_report_shows_manual_points_beside_autograded(graded: Graded) -> None:
     written = text.split("## Written questions")[1].split("## Students")[0]
     assert "| `written_double` | 4 | 3 | 1 | 1.0 |" in written  # 3 graded (0, 0, 3), 1 ungraded
     assert "`written_double`" not in text.split("## Tests students fail most")[1].split("##")[0]
+    rubric = text.split("## Rubrics of the written questions")[1]  # graded by, beside the points
+    assert "Why is `2 * x` the same as `x + x`" in rubric and RUBRIC in rubric
+    assert "BEGIN SOLUTION" not in rubric
 
 
 def test_canvas_and_gradescope_exports(graded: Graded, tmp_path: Path) -> None:

@@ -256,6 +256,7 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
         )
     lines += _manual_section(table, students)
     lines += _students_section(table, students)
+    lines += _rubrics_section(course, assignment, table)
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report
@@ -284,6 +285,36 @@ def _manual_section(table: AssignmentGrades, students: list[str]) -> list[str]:
             f"| `{name}` | {table.questions[name].max_points:g} | {len(done)} | "
             f"{len(given) - len(done)} | {mean} |"
         )
+    return lines
+
+
+def rubrics(course: Path, assignment: str) -> dict[str, tuple[str, str]]:
+    """``{grade_id: (question, rubric)}`` of the written questions, from the source notebooks: the
+    question is the markdown cell just above the answer cell, the rubric that cell's solution."""
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted((Path(course) / "solutions" / assignment).glob("*.ipynb")):
+        cells = nbformat.read(path, 4).cells
+        for index, cell in enumerate(cells):
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type == "markdown" and meta.get("grade") and meta.get("solution"):
+                before = cells[index - 1] if index else None
+                question = (
+                    before.source if before is not None and before.cell_type == "markdown" else ""
+                )
+                rubric = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*$", "", cell.source, flags=re.M)
+                found[meta["grade_id"]] = (question.strip(), rubric.strip())
+    return found
+
+
+def _rubrics_section(course: Path, assignment: str, table: AssignmentGrades) -> list[str]:
+    """The written questions and their rubrics, to grade by (the report is the instructor's)."""
+    found = rubrics(course, assignment)
+    if not found:
+        return []
+    lines = ["", "## Rubrics of the written questions (instructors only)"]
+    for name, (question, rubric) in found.items():
+        points = table.questions[name].max_points if name in table.questions else 0
+        lines += ["", f"### `{name}` ({points:g} points)", "", question, "", rubric]
     return lines
 
 
