@@ -29,6 +29,7 @@ format:
 
 assignments:        ## Regenerate the student versions in assignments/ from solutions/
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/build_assignments.py
+	$(BIN)/python scripts/assignment_map.py --write
 
 check-assignments:  ## Fail if assignments/ is out of sync with solutions/
 	$(BIN)/python -m pytest tests/test_release_in_sync.py -q

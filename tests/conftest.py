@@ -96,6 +96,7 @@ _FIRST = (
     "nbgrader-attacks",
     "nbgrader-pipeline",
     "test_fast_autograde.py",
+    "instructor-workflow",
 )
 
 
