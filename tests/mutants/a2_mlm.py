@@ -537,3 +537,334 @@ CORRECT["vectorised_bernoulli_like_transformers"] = {
         """
     ),
 }
+
+# --- more mistakes of each kind (issue 14): special ids assumed at the bottom of the vocabulary,
+# replacements drawn from the text, globals instead of arguments, one draw for the whole batch,
+# rounding the per-row budget, numerics, inputs changed in place, '#' tokens ------------------------
+WRONG.update(
+    {
+        "mask_random_ids_above_the_specials": {
+            # assumes the special tokens are the first len(special_ids) ids of the vocabulary
+            "mask_tokens": _mask(
+                _SAMPLE_OK,
+                """
+                labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+                choice = torch.rand(input_ids.shape, generator=generator)
+                random_ids = torch.randint(len(special_ids), vocab_size, input_ids.shape, generator=generator)
+                masked_ids = input_ids.clone()
+                masked_ids[sampled & (choice < 0.8)] = mask_id
+                to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+                masked_ids[to_random] = random_ids[to_random]
+                return masked_ids, labels
+                """,
+            )
+        },
+        "mask_random_ids_from_the_batch": {
+            # "a random token" taken from the ordinary tokens of the batch: as frequent as in the text
+            "mask_tokens": _mask(
+                _SAMPLE_OK,
+                """
+                labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+                choice = torch.rand(input_ids.shape, generator=generator)
+                pool = input_ids[~special]
+                random_ids = pool[torch.randint(len(pool), input_ids.shape, generator=generator)]
+                masked_ids = input_ids.clone()
+                masked_ids[sampled & (choice < 0.8)] = mask_id
+                to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+                masked_ids[to_random] = random_ids[to_random]
+                return masked_ids, labels
+                """,
+            )
+        },
+        "mask_global_mask_id": {
+            "mask_tokens": _mask(
+                _SAMPLE_OK,
+                """
+                labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+                choice = torch.rand(input_ids.shape, generator=generator)
+                keep = torch.ones(vocab_size, dtype=torch.bool)
+                keep[list(special_ids)] = False
+                ordinary = torch.nonzero(keep).squeeze(1)
+                random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+                masked_ids = input_ids.clone()
+                masked_ids[sampled & (choice < 0.8)] = MASK
+                to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+                masked_ids[to_random] = random_ids[to_random]
+                return masked_ids, labels
+                """,
+            )
+        },
+        "mask_one_pattern_for_the_batch": {
+            # one draw per position, shared by every row
+            "mask_tokens": _mask(
+                """
+                special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+                per_position = torch.rand(input_ids.shape[1], generator=generator) < mlm_probability
+                sampled = per_position.expand_as(input_ids) & ~special
+                """,
+                _CORRUPT,
+            )
+        },
+        "mask_exact_count_rounded_down": {
+            # exactly int(p * n) per row: 0 in short rows
+            "mask_tokens": _mask(
+                """
+                special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+                sampled = torch.zeros_like(input_ids, dtype=torch.bool)
+                for row in range(input_ids.shape[0]):
+                    candidates = torch.nonzero(~special[row]).squeeze(1)
+                    k = int(mlm_probability * len(candidates))
+                    chosen = candidates[torch.randperm(len(candidates), generator=generator)[:k]]
+                    sampled[row, chosen] = True
+                """,
+                _CORRUPT,
+            )
+        },
+        "mask_exact_count_of_the_padded_length": {
+            # round(p * seq_len) per row, padding counted in the budget
+            "mask_tokens": _mask(
+                """
+                special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+                k = round(mlm_probability * input_ids.shape[1])
+                scores = torch.rand(input_ids.shape, generator=generator).masked_fill(special, 2.0)
+                order = scores.argsort(dim=1)
+                sampled = torch.zeros_like(input_ids, dtype=torch.bool)
+                sampled.scatter_(1, order[:, :k], True)
+                sampled &= ~special
+                """,
+                _CORRUPT,
+            )
+        },
+        "mask_positions_with_replacement": {
+            # round(p * n) positions drawn with randint: duplicates, so fewer distinct positions
+            "mask_tokens": _mask(
+                """
+                special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+                sampled = torch.zeros_like(input_ids, dtype=torch.bool)
+                for row in range(input_ids.shape[0]):
+                    candidates = torch.nonzero(~special[row]).squeeze(1)
+                    k = round(mlm_probability * len(candidates))
+                    if k:
+                        sampled[row, candidates[torch.randint(len(candidates), (k,), generator=generator)]] = True
+                """,
+                _CORRUPT,
+            )
+        },
+        "mask_first_maskable_positions": {
+            # the per-row budget is right, but the positions are the first maskable ones, not random ones
+            "mask_tokens": _mask(
+                """
+                special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+                sampled = torch.zeros_like(input_ids, dtype=torch.bool)
+                for row in range(input_ids.shape[0]):
+                    candidates = torch.nonzero(~special[row]).squeeze(1)
+                    k = int(torch.binomial(torch.tensor(float(len(candidates))), torch.tensor(mlm_probability), generator=generator))
+                    sampled[row, candidates[:k]] = True
+                """,
+                _CORRUPT,
+            )
+        },
+        "mask_labels_as_int32": {
+            "mask_tokens": _mask(
+                _SAMPLE_OK,
+                """
+                labels = torch.full(input_ids.shape, -100, dtype=torch.int32)
+                labels[sampled] = input_ids[sampled].int()
+                choice = torch.rand(input_ids.shape, generator=generator)
+                keep = torch.ones(vocab_size, dtype=torch.bool)
+                keep[list(special_ids)] = False
+                ordinary = torch.nonzero(keep).squeeze(1)
+                random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+                masked_ids = input_ids.clone()
+                masked_ids[sampled & (choice < 0.8)] = mask_id
+                to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+                masked_ids[to_random] = random_ids[to_random]
+                return masked_ids, labels
+                """,
+            )
+        },
+        "loss_log_of_softmax": {
+            "mlm_loss": _loss(
+                """
+                sampled = labels != -100
+                probs = torch.softmax(logits[sampled], dim=-1)
+                return -torch.log(probs.gather(1, labels[sampled].unsqueeze(1))).mean()
+                """
+            )
+        },
+        "loss_zeroes_ignored_labels_in_place": {
+            # the right value, but the caller's labels lose their -100s
+            "mlm_loss": _loss(
+                """
+                sampled = labels != -100
+                labels[~sampled] = 0
+                log_probs = torch.log_softmax(logits, dim=-1)
+                picked = log_probs.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+                return -(picked * sampled).sum() / sampled.sum()
+                """
+            )
+        },
+        "loss_sampled_means_positive_label": {
+            # treats label 0 as "not sampled"
+            "mlm_loss": _loss(
+                """
+                sampled = labels > 0
+                log_probs = torch.log_softmax(logits[sampled], dim=-1)
+                return -log_probs.gather(1, labels[sampled].unsqueeze(1)).mean()
+                """
+            )
+        },
+        "words_single_hash_continues": {
+            # any token starting with '#' continues the previous word, also the token '#'
+            "word_ids": _words(
+                """
+                word_ids, current, previous_special = [], -1, True
+                for token in tokens:
+                    if token in special_tokens:
+                        word_ids.append(-1)
+                        previous_special = True
+                        continue
+                    if not token.startswith("#") or previous_special:
+                        current += 1
+                    word_ids.append(current)
+                    previous_special = False
+                return word_ids
+                """
+            )
+        },
+        "words_hard_coded_bert_specials": {
+            "word_ids": _words(
+                """
+                word_ids, current, previous_special = [], -1, True
+                for token in tokens:
+                    if token in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"):
+                        word_ids.append(-1)
+                        previous_special = True
+                        continue
+                    if not token.startswith("##") or previous_special:
+                        current += 1
+                    word_ids.append(current)
+                    previous_special = False
+                return word_ids
+                """
+            )
+        },
+        "wwm_random_ids_above_the_specials": {
+            "whole_word_mask": _wwm(
+                _WORD_SAMPLE_OK,
+                """
+                labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+                choice = torch.rand(input_ids.shape, generator=generator)
+                random_ids = torch.randint(len(special_ids), vocab_size, input_ids.shape, generator=generator)
+                masked_ids = input_ids.clone()
+                masked_ids[sampled & (choice < 0.8)] = mask_id
+                to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+                masked_ids[to_random] = random_ids[to_random]
+                return masked_ids, labels
+                """,
+            )
+        },
+        "wwm_global_mask_id": {
+            "whole_word_mask": _wwm(
+                _WORD_SAMPLE_OK,
+                """
+                labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+                choice = torch.rand(input_ids.shape, generator=generator)
+                keep = torch.ones(vocab_size, dtype=torch.bool)
+                keep[list(special_ids)] = False
+                ordinary = torch.nonzero(keep).squeeze(1)
+                random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+                masked_ids = input_ids.clone()
+                masked_ids[sampled & (choice < 0.8)] = MASK
+                to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+                masked_ids[to_random] = random_ids[to_random]
+                return masked_ids, labels
+                """,
+            )
+        },
+        "wwm_masks_input_in_place": {
+            "whole_word_mask": _wwm(
+                _WORD_SAMPLE_OK,
+                """
+                labels = torch.where(sampled, input_ids, torch.full_like(input_ids, -100))
+                choice = torch.rand(input_ids.shape, generator=generator)
+                keep = torch.ones(vocab_size, dtype=torch.bool)
+                keep[list(special_ids)] = False
+                ordinary = torch.nonzero(keep).squeeze(1)
+                random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator)]
+                input_ids[sampled & (choice < 0.8)] = mask_id
+                to_random = sampled & (choice >= 0.8) & (choice < 0.9)
+                input_ids[to_random] = random_ids[to_random]
+                return input_ids, labels
+                """,
+            )
+        },
+    }
+)
+
+CORRECT["categorical_draws_and_nll_loss"] = {
+    # one categorical draw per position for sampled / [MASK] / random / kept; the loss with nll_loss;
+    # words by a regular expression; whole words sampled by a per-row loop with one 80/10/10 draw per word
+    "mask_tokens": _mask(
+        """
+        special = torch.isin(input_ids, torch.as_tensor(list(special_ids), dtype=input_ids.dtype))
+        p = mlm_probability
+        probabilities = torch.tensor([1 - p, 0.8 * p, 0.1 * p, 0.1 * p])
+        outcome = torch.multinomial(probabilities, input_ids.numel(), replacement=True, generator=generator)
+        outcome = outcome.reshape(input_ids.shape).masked_fill(special, 0)
+        allowed = torch.ones(vocab_size, dtype=torch.bool)
+        allowed[torch.as_tensor(list(special_ids))] = False
+        candidates = allowed.nonzero().flatten()
+        draws = candidates[torch.multinomial(torch.ones(len(candidates)), input_ids.numel(), replacement=True, generator=generator)]
+        masked_ids = torch.where(outcome == 1, torch.full_like(input_ids, mask_id), input_ids)
+        masked_ids = torch.where(outcome == 2, draws.reshape(input_ids.shape).to(input_ids.dtype), masked_ids)
+        labels = torch.where(outcome > 0, input_ids, torch.full_like(input_ids, -100))
+        return masked_ids, labels
+        """
+    ),
+    "mlm_loss": _loss(
+        """
+        log_probs = F.log_softmax(logits, dim=-1).flatten(0, 1)
+        return F.nll_loss(log_probs, labels.flatten(), ignore_index=-100, reduction="mean")
+        """
+    ),
+    "word_ids": _words(
+        """
+        import re
+
+        result, word, after_special = [], -1, True
+        for token in tokens:
+            if token in special_tokens:
+                result.append(-1)
+                after_special = True
+                continue
+            if after_special or not re.match(r"##", token):
+                word += 1
+            result.append(word)
+            after_special = False
+        return result
+        """
+    ),
+    "whole_word_mask": _wwm(
+        """
+        masked_ids = input_ids.clone()
+        labels = torch.full_like(input_ids, -100)
+        allowed = torch.tensor([i for i in range(vocab_size) if i not in set(special_ids)])
+        for row in range(input_ids.shape[0]):
+            for word in torch.unique(word_ids[row]).tolist():
+                if word < 0:
+                    continue
+                if torch.rand((), generator=generator).item() >= mlm_probability:
+                    continue
+                where = word_ids[row] == word
+                labels[row, where] = input_ids[row, where]
+                u = torch.rand((), generator=generator).item()
+                if u < 0.8:
+                    masked_ids[row, where] = mask_id
+                elif u < 0.9:
+                    n = int(where.sum())
+                    masked_ids[row, where] = allowed[torch.randint(len(allowed), (n,), generator=generator)]
+        return masked_ids, labels
+        """
+    ),
+}
