@@ -33,7 +33,7 @@ START, END = "<!-- assignment-map:start -->", "<!-- assignment-map:end -->"
 CHAPTERS: dict[str, dict[str, int]] = {
     "a1_encoder": {"*": 1},
     "a2_mlm": {"*": 2},
-    "a3_nsp_spans": {"*": 3, "span_lengths": 5, "sample_spans": 5, "sbo_inputs": 5},
+    "a3_nsp_spans": {"*": 3, "span_lengths": 5, "sample_spans": 5, "mask_spans": 5, "sbo_inputs": 5},
     "a4_representations": {
         "*": 8,
         "sampling_probabilities": 6,
