@@ -545,6 +545,11 @@ class Course:
     def source_notebook(self, assignment: str) -> nbformat.NotebookNode:
         return nbformat.read(self.root / "solutions" / assignment / f"{assignment}.ipynb", 4)
 
+    def autograded_points(self, assignment: str) -> float:
+        """:func:`autograded_points` of this course's copy of the source (the repository's may
+        have changed since the course was made)."""
+        return sum(graded_cells(self.source_notebook(assignment)).values())
+
     def release_notebook(self, assignment: str) -> nbformat.NotebookNode:
         return nbformat.read(self.root / "assignments" / assignment / f"{assignment}.ipynb", 4)
 

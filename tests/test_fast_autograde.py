@@ -18,7 +18,6 @@ from nbgrader_harness import (
     REPO_ROOT,
     Course,
     assignment_names,
-    autograded_points,
     submission_replacements,
 )
 
@@ -81,7 +80,7 @@ def test_fast_path_gives_the_same_grades_as_nbgrader(tmp_path) -> None:
     assert scores.pop("earlier") == earlier
     assert scores == plain.scores(ASSIGNMENT)
     totals = plain.totals(ASSIGNMENT)
-    top = autograded_points(ASSIGNMENT)  # written answers wait for a grader
+    top = plain.autograded_points(ASSIGNMENT)  # written answers wait for a grader
     assert totals["solution"] == top and totals["blank"] == 0 and 0 < totals["wrong"] < top
     for student in ("solution", "blank", "wrong"):
         ours = fast.autograded_notebook(ASSIGNMENT, student)

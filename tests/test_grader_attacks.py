@@ -578,7 +578,8 @@ def test_probes_keep_full_marks_and_every_student_has_a_row(a1: Batch) -> None:
     rows = {r["student_id"] for r in a1.course.export_csv() if r["assignment"] == A1}
     assert rows == set(a1.students), sorted(set(a1.students) ^ rows)
     probes = [s for s, st in a1.students.items() if st.expected is None]
-    short = {s: totals.get(s) for s in probes if totals.get(s) != autograded_points(A1)}
+    top = a1.course.autograded_points(A1)
+    short = {s: totals.get(s) for s in probes if totals.get(s) != top}
     assert not short, f"reference answers with a probe lost marks: {short}"
 
 
@@ -714,4 +715,7 @@ def test_plain_nbgrader_autograde(tmp_path: Path) -> None:
     host_ = Host(tmp_path)
     with _grading_env(tmp_path, host_):
         course.autograde(assignment)  # the configured cell limit: these kernels start cold
-    assert course.totals(assignment) == {student: 0.0, "reference": autograded_points(assignment)}
+    assert course.totals(assignment) == {
+        student: 0.0,
+        "reference": course.autograded_points(assignment),
+    }

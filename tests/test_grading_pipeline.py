@@ -25,11 +25,9 @@ from nbgrader_harness import (
     GradeReport,
     agreement,
     assignment_names,
-    autograded_points,
     grade_in_process,
     grade_submission_in_process,
     load_notebook,
-    manual_points,
     release_ipynb,
     source_md,
     submission_replacements,
@@ -143,8 +141,8 @@ def test_solution_gets_100_and_blank_gets_0(graded: Graded, name: str) -> None:
     totals = graded(name).totals(name)
     print(f"{name}: {graded.seconds_per_submission[name]:.1f} s of autograding per submission")
     # the written answers (manually graded) wait for a grader: autograding gives the rest
-    assert autograded_points(name) + manual_points(name) == 100
-    assert totals["solution"] == autograded_points(name), graded.course.scores(name)["solution"]
+    top = graded.course.autograded_points(name)
+    assert totals["solution"] == top, graded.course.scores(name)["solution"]
     assert totals["blank"] == 0, graded.course.scores(name)["blank"]
 
 
@@ -217,7 +215,8 @@ def test_export_has_one_row_per_student(graded: Graded) -> None:
     rows = [r for r in graded(PIPELINE).export_csv() if r["assignment"] == PIPELINE]
     assert sorted(r["student_id"] for r in rows) == ["blank", "looping", "solution", "tampered"]
     by_student = {r["student_id"]: float(r["score"]) for r in rows}
-    assert by_student["solution"] == autograded_points(PIPELINE) and by_student["blank"] == 0
+    top = graded.course.autograded_points(PIPELINE)
+    assert by_student["solution"] == top and by_student["blank"] == 0
     assert by_student == pytest.approx(graded.course.totals(PIPELINE))
 
 
