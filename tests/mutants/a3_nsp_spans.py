@@ -718,12 +718,6 @@ WRONG.update(
                 length="min(int(torch.distributions.Geometric(torch.tensor(p)).sample()) + 1, max_length)"
             )
         },
-        "spans_words_by_id_value": {
-            # groups the pieces by their word id: equal ids after [SEP] join the word before it
-            "sample_spans": _sampler(
-                start="min(s for s in tokens if word_ids[s] == word_ids[anchor])"
-            )
-        },
         "spans_lengths_from_the_course_library": {
             "sample_spans": "from ch11lib import spanbert as _spanbert\n\n\n"
             + _sampler(length="int(_spanbert.sample_span_lengths(1, p, max_length, generator)[0])")
@@ -1342,4 +1336,35 @@ CORRECT["third_alternative_solutions"] = {
                 torch.tensor(targets, dtype=torch.long))
         """
     ),
+}
+
+# groups the tokens by their word id, as if ids were unique and increasing over the whole row
+WRONG["spans_words_by_id_value"] = {
+    "sample_spans": _spans(
+        """
+        groups = {}
+        for t, w in enumerate(word_ids):
+            if w >= 0:
+                groups.setdefault(w, []).append(t)
+        n = sum(len(g) for g in groups.values())
+        budget = max(round(mask_ratio * n), 1) if n and mask_ratio > 0 else 0
+        probabilities = span_length_probabilities(p, max_length)
+        masked = set()
+        while len(masked) < budget:
+            length = int(torch.multinomial(probabilities, 1, generator=generator)) + 1
+            free = [t for w in groups.values() for t in w if t not in masked]
+            anchor = free[int(torch.randint(len(free), (1,), generator=generator))]
+            for word in range(word_ids[anchor], word_ids[anchor] + length):
+                for t in groups.get(word, []):
+                    if len(masked) < budget:
+                        masked.add(t)
+        spans = []
+        for t in sorted(masked):
+            if spans and spans[-1][1] == t - 1:
+                spans[-1][1] = t
+            else:
+                spans.append([t, t])
+        return [tuple(s) for s in spans]
+        """
+    )
 }
