@@ -50,7 +50,8 @@ def disambiguate(target, candidates, sense_vectors):
         if sense not in sense_vectors:
             continue
         v = np.asarray(sense_vectors[sense], dtype=float)
-        cosine = target @ v / (np.linalg.norm(target) * np.linalg.norm(v))
+        norms = np.linalg.norm(target) * np.linalg.norm(v)
+        cosine = target @ v / norms if norms > 0 else 0.0
         if cosine > best_cosine:
             best, best_cosine = sense, cosine
     if best is None:
@@ -61,7 +62,7 @@ def disambiguate(target, candidates, sense_vectors):
 
 def _disambiguate(score: str) -> str:
     return _SENSES_OK + _DISAMBIGUATE_OK.replace(
-        "cosine = target @ v / (np.linalg.norm(target) * np.linalg.norm(v))", f"cosine = {score}"
+        "cosine = target @ v / norms if norms > 0 else 0.0", f"cosine = {score}"
     )
 
 
@@ -289,13 +290,17 @@ def disambiguate(target, candidates, sense_vectors):
     if not usable:
         raise ValueError("no candidate sense has an embedding")
     matrix = np.stack([sense_vectors[c] for c in usable]).astype(float)
-    matrix = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    lengths = np.linalg.norm(matrix, axis=1, keepdims=True)
+    lengths[lengths == 0] = 1.0  # a zero vector stays zero: cosine 0
+    matrix = matrix / lengths
     t = np.asarray(target, dtype=float)
-    return usable[int(np.argmax(matrix @ (t / np.linalg.norm(t))))]
+    t_length = np.linalg.norm(t)
+    return usable[int(np.argmax(matrix @ (t / t_length if t_length > 0 else t)))]
 """,
         "average_random_cosine": """
 def average_random_cosine(vectors, pairs):
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(lengths > 0, lengths, 1.0)
     return float(np.mean([unit[i] @ unit[j] for i, j in pairs]))
 """,
         "zscore_functions": """
@@ -364,9 +369,141 @@ def average_random_cosine(vectors, pairs):
     a, b = v[index[:, 0]], v[index[:, 1]]
     dots = np.einsum("ij,ij->i", a, b)
     norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
-    return float(np.sum(dots / norms) / len(index))
+    cosines = [d / n if n > 0 else 0.0 for d, n in zip(dots, norms)]
+    return float(np.sum(cosines) / len(index))
 """,
     "zscore_functions": """
+def fit_standardizer(sample):
+    x = torch.as_tensor(np.asarray(sample, dtype=np.float64))
+    mean = x.mean(dim=0)
+    sd = x.std(dim=0, unbiased=True)  # the sample SD (ddof=1) is accepted too
+    sd = torch.where(sd > 0, sd, torch.ones_like(sd))
+    return mean.numpy(), sd.numpy()
+
+
+def standardize(vectors, mean, sd):
+    return (np.asarray(vectors, dtype=float) - mean) * (1.0 / sd)
+""",
+}
+
+# --------------------------------------------------------------------------------------------------
+# Section 6 (token states, anisotropy by layer) and more mistakes of each kind
+# --------------------------------------------------------------------------------------------------
+
+_TOKEN_HEAD = "def token_states(model, tokenizer, sentences):\n"
+
+_TOKEN_BATCHED = """
+def token_states(model, tokenizer, sentences):
+    sentences = list(sentences)
+    encoding = tokenizer(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = torch.stack(model(**encoding, output_hidden_states=True).hidden_states, dim=2)
+    ids = encoding["input_ids"]
+    KEEP
+    return hidden[keep].numpy(), tokenizer.convert_ids_to_tokens(ids[keep].tolist())
+"""
+
+_GOOD_KEEP = (
+    'keep = encoding["attention_mask"].bool() & (ids != tokenizer.cls_token_id)'
+    " & (ids != tokenizer.sep_token_id)"
+)
+
+
+def _tokens(keep: str) -> str:
+    return _TOKEN_BATCHED.replace("KEEP", keep)
+
+
+_ANISO_HEAD = """
+def anisotropy_by_layer(fit_states, eval_states, pairs):
+    fit_states, eval_states = np.asarray(fit_states), np.asarray(eval_states)
+    result = np.zeros((eval_states.shape[1], 2))
+    for layer in range(eval_states.shape[1]):
+        vectors = eval_states[:, layer]
+        result[layer, 0] = average_random_cosine(vectors, pairs)
+"""
+
+
+def _aniso(body: str, head: str = _ANISO_HEAD) -> str:
+    return head + body + "    return result\n"
+
+
+_ANISO_FIT_OK = (
+    "        mean, sd = fit_standardizer(fit_states[:, layer])\n"
+    "        result[layer, 1] = average_random_cosine(standardize(vectors, mean, sd), pairs)\n"
+)
+
+WRONG.update(
+    {
+        # --- the course library or scikit-learn instead of one's own code ---------------------------
+        "sampling_wraps_the_course_library": {
+            "sampling_probabilities": """
+from ch11lib.multilingual import exponentiated_probabilities
+
+
+def sampling_probabilities(counts, alpha):
+    return exponentiated_probabilities(counts, alpha, counts=True)
+"""
+        },
+        "word_wraps_the_course_library": {
+            "word_embedding": """
+from ch11lib import embeddings
+
+
+def word_embedding(model, tokenizer, sentence, start, end, layers=(-1,)):
+    vector = embeddings.embed_spans(model, tokenizer, [sentence], [(start, end)], layers=list(layers))[0]
+    return torch.from_numpy(vector)
+"""
+        },
+        "senses_wrap_the_course_library": {
+            "wsd_functions": """
+import ch11lib.wsd
+
+
+def sense_embeddings(vectors, senses):
+    return ch11lib.wsd.sense_embeddings(vectors, senses)
+"""
+            + _DISAMBIGUATE_OK
+        },
+        "disambiguate_wraps_the_course_library": {
+            "wsd_functions": _SENSES_OK
+            + """
+from ch11lib.wsd import nearest_sense
+
+
+def disambiguate(target, candidates, sense_vectors):
+    usable = [c for c in candidates if c in sense_vectors]
+    if not usable:
+        raise ValueError("no candidate")
+    return nearest_sense(target, usable, np.array([sense_vectors[c] for c in usable]))[0]
+"""
+        },
+        "cosine_uses_sklearn_cosine_similarity": {
+            "average_random_cosine": """
+from sklearn.metrics.pairwise import cosine_similarity
+
+
+def average_random_cosine(vectors, pairs):
+    vectors, pairs = np.asarray(vectors, dtype=float), np.asarray(pairs)
+    similarities = cosine_similarity(vectors)
+    return float(similarities[pairs[:, 0], pairs[:, 1]].mean())
+"""
+        },
+        "zscore_wraps_the_course_standardizer": {
+            "zscore_functions": """
+from ch11lib.anisotropy import Standardizer
+
+
+def fit_standardizer(sample):
+    fitted = Standardizer().fit(sample)
+    return fitted.mean_, fitted.sd_
+
+
+def standardize(vectors, mean, sd):
+    return (np.asarray(vectors, dtype=float) - mean) / sd
+"""
+        },
+        "zscore_uses_sklearn_standard_scaler": {
+            "zscore_functions": """
 from sklearn.preprocessing import StandardScaler
 
 
@@ -377,5 +514,456 @@ def fit_standardizer(sample):
 
 def standardize(vectors, mean, sd):
     return (np.asarray(vectors, dtype=float) - mean) * (1.0 / sd)
+"""
+        },
+        "anisotropy_uses_the_course_standardizer": {
+            "anisotropy_by_layer": _aniso(
+                "        from ch11lib.anisotropy import Standardizer\n"
+                "        z = Standardizer().fit(fit_states[:, layer]).transform(vectors)\n"
+                "        result[layer, 1] = average_random_cosine(z, pairs)\n"
+            )
+        },
+        # --- sampling -------------------------------------------------------------------------------
+        "sampling_divides_the_input_in_place": {
+            "sampling_probabilities": _SAMPLING_HEAD
+            + """    if not 0 < alpha <= 1:
+        raise ValueError("alpha")
+    counts = np.asarray(counts, dtype=float)
+    if counts.size == 0 or np.any(counts < 0) or counts.sum() == 0:
+        raise ValueError("counts")
+    counts /= counts.sum()
+    counts **= alpha
+    return counts / counts.sum()
+"""
+        },
+        "sampling_alpha_zero_allowed": {
+            "sampling_probabilities": _SAMPLING_HEAD
+            + """    counts = np.asarray(counts, dtype=float)
+    if alpha < 0 or alpha > 1:
+        raise ValueError("alpha")
+    if counts.size == 0 or np.any(counts < 0) or counts.sum() == 0:
+        raise ValueError("counts")
+    p = counts / counts.sum()
+    return p**alpha / np.sum(p**alpha)
+"""
+        },
+        "sampling_forgets_all_zero_counts": {
+            "sampling_probabilities": _SAMPLING_HEAD
+            + """    counts = np.asarray(counts, dtype=float)
+    if not 0 < alpha <= 1:
+        raise ValueError("alpha")
+    if np.any(counts < 0):
+        raise ValueError("counts")
+    p = counts / counts.sum()
+    return p**alpha / np.sum(p**alpha)
+"""
+        },
+        # --- word embedding -------------------------------------------------------------------------
+        "word_first_occurrence_by_string_search": {
+            "word_embedding": _word(
+                "    word = sentence[start:end]\n"
+                "    start = sentence.find(word)\n"
+                "    end = start + len(word)\n"
+                + _GOOD_PIECES
+                + "    stacked = torch.stack([hidden[layer][0] for layer in layers])\n"
+                + "    return stacked.mean(dim=0)[pieces].mean(dim=0)\n"
+            )
+        },
+        "word_pieces_of_the_word_tokenized_alone": {
+            "word_embedding": _word(
+                "    word_pieces = tokenizer.tokenize(sentence[start:end])\n"
+                '    tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0])\n'
+                "    for i in range(len(tokens)):\n"
+                "        if tokens[i : i + len(word_pieces)] == word_pieces:\n"
+                "            pieces = list(range(i, i + len(word_pieces)))\n"
+                "            break\n"
+                + "    stacked = torch.stack([hidden[layer][0] for layer in layers])\n"
+                + "    return stacked.mean(dim=0)[pieces].mean(dim=0)\n"
+            )
+        },
+        "word_uses_the_pretokenized_word_of_start": {
+            "word_embedding": """
+def word_embedding(model, tokenizer, sentence, start, end, layers=(-1,)):
+    encoding = tokenizer(sentence, return_tensors="pt")
+    word = encoding.char_to_word(start)
+    pieces = [i for i, w in enumerate(encoding.word_ids()) if w == word]
+    with torch.no_grad():
+        hidden = model(**encoding, output_hidden_states=True).hidden_states
+    stacked = torch.stack([hidden[layer][0] for layer in layers])
+    return stacked.mean(dim=0)[pieces].mean(dim=0)
+"""
+        },
+        "word_end_offset_inclusive": {
+            "word_embedding": _word(
+                "    pieces = [i for i, (s, e) in enumerate(offsets) if e > s and s <= end and e > start]\n"
+                + "    stacked = torch.stack([hidden[layer][0] for layer in layers])\n"
+                + "    return stacked.mean(dim=0)[pieces].mean(dim=0)\n"
+            )
+        },
+        "word_offsets_without_special_tokens": {
+            "word_embedding": """
+def word_embedding(model, tokenizer, sentence, start, end, layers=(-1,)):
+    plain = tokenizer(sentence, return_offsets_mapping=True, add_special_tokens=False)
+    pieces = [i for i, (s, e) in enumerate(plain["offset_mapping"]) if s < end and e > start]
+    encoding = tokenizer(sentence, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**encoding, output_hidden_states=True).hidden_states
+    stacked = torch.stack([hidden[layer][0] for layer in layers])
+    return stacked.mean(dim=0)[pieces].mean(dim=0)
+"""
+        },
+        "word_assumes_six_layers": {
+            "word_embedding": _word(
+                _GOOD_PIECES
+                + "    chosen = [layer if layer >= 0 else 7 + layer for layer in layers]\n"
+                + "    stacked = torch.stack([hidden[layer][0] for layer in chosen])\n"
+                + "    return stacked.mean(dim=0)[pieces].mean(dim=0)\n"
+            )
+        },
+        "word_sums_the_layers": {
+            "word_embedding": _word(
+                _GOOD_PIECES
+                + "    stacked = torch.stack([hidden[layer][0] for layer in layers])\n"
+                + "    return stacked.sum(dim=0)[pieces].mean(dim=0)\n"
+            )
+        },
+        "word_only_the_first_layer_of_layers": {
+            "word_embedding": _word(
+                _GOOD_PIECES + "    return hidden[layers[0]][0][pieces].mean(dim=0)\n"
+            )
+        },
+        # --- sense embeddings and WSD ---------------------------------------------------------------
+        "senses_groupby_without_sorting": {
+            "wsd_functions": """
+from itertools import groupby
+
+
+def sense_embeddings(vectors, senses):
+    vectors = np.asarray(vectors, dtype=float)
+    table = {}
+    rows = list(zip(senses, vectors))
+    for sense, group in groupby(rows, key=lambda row: row[0]):
+        table[sense] = np.mean([vector for _, vector in group], axis=0)
+    return table
+"""
+            + _DISAMBIGUATE_OK
+        },
+        "senses_mean_of_unit_vectors": {
+            "wsd_functions": _SENSES_OK.replace(
+                "groups.setdefault(sense, []).append(vector)",
+                "groups.setdefault(sense, []).append(vector / np.linalg.norm(vector))",
+            )
+            + _DISAMBIGUATE_OK
+        },
+        "senses_mean_without_axis": {
+            "wsd_functions": _SENSES_OK.replace("np.mean(rows, axis=0)", "np.mean(rows)")
+            + _DISAMBIGUATE_OK
+        },
+        "disambiguate_ties_go_to_the_last": {
+            "wsd_functions": _SENSES_OK
+            + _DISAMBIGUATE_OK.replace("if cosine > best_cosine:", "if cosine >= best_cosine:")
+        },
+        "disambiguate_sorts_the_candidates": {
+            "wsd_functions": _SENSES_OK
+            + _DISAMBIGUATE_OK.replace(
+                "for sense in candidates:", "for sense in sorted(candidates):"
+            )
+        },
+        "disambiguate_zero_vector_gives_nan": {
+            "wsd_functions": _disambiguate(
+                "target @ v / (np.linalg.norm(target) * np.linalg.norm(v))"
+            )
+        },
+        "disambiguate_skips_zero_vectors": {
+            "wsd_functions": _SENSES_OK
+            + _DISAMBIGUATE_OK.replace(
+                "        if sense not in sense_vectors:\n",
+                "        if sense not in sense_vectors or not np.any(sense_vectors[sense]):\n",
+            )
+        },
+        "disambiguate_over_every_sense_in_the_table": {
+            "wsd_functions": _SENSES_OK
+            + _DISAMBIGUATE_OK.replace(
+                "    for sense in candidates:\n", "    for sense in list(sense_vectors):\n"
+            ).replace("    if best is None:\n", "    if best is None or not candidates:\n")
+        },
+        # --- average cosine -------------------------------------------------------------------------
+        "cosine_zero_vector_gives_nan": {
+            "average_random_cosine": _cosine(
+                "    c = (u * v).sum(axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))\n"
+                "    return float(c.mean())\n"
+            )
+        },
+        "cosine_over_all_pairs_of_rows": {
+            "average_random_cosine": """
+def average_random_cosine(vectors, pairs):
+    vectors = np.asarray(vectors, dtype=float)
+    lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(lengths > 0, lengths, 1.0)
+    gram = unit @ unit.T
+    n = len(vectors)
+    return float((gram.sum() - np.trace(gram)) / (n * (n - 1)))
+"""
+        },
+        "cosine_nan_mean_skips_zero_pairs": {
+            "average_random_cosine": _cosine(
+                "    norms = np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1)\n"
+                "    dots = (u * v).sum(axis=1)\n"
+                "    keep = norms > 0\n"
+                "    return float((dots[keep] / norms[keep]).mean())\n"
+            )
+        },
+        # --- z-scoring ------------------------------------------------------------------------------
+        "zscore_one_pass_variance": {
+            "zscore_functions": _fit(
+                "    mean = sample.mean(axis=0)\n"
+                "    var = np.maximum((sample**2).mean(axis=0) - mean**2, 0.0)\n"
+                "    sd = np.sqrt(var)\n"
+                "    return mean, np.where(sd > 0, sd, 1.0)\n"
+            )
+        },
+        "zscore_centers_the_input_in_place": {
+            "zscore_functions": _fit(
+                "    sd = sample.std(axis=0)\n    return sample.mean(axis=0), np.where(sd > 0, sd, 1.0)\n",
+                """
+
+def standardize(vectors, mean, sd):
+    vectors = np.asarray(vectors, dtype=float)
+    vectors -= mean
+    vectors /= sd
+    return vectors
+""",
+            )
+        },
+        "zscore_epsilon_instead_of_one": {
+            "zscore_functions": _fit("    return sample.mean(axis=0), sample.std(axis=0) + 1e-8\n")
+        },
+        "zscore_float32_statistics": {
+            "zscore_functions": _fit(
+                "    sample = sample.astype(np.float32)\n"
+                "    mean = sample.sum(axis=0) / len(sample)\n"
+                "    sd = np.sqrt(((sample - mean) ** 2).sum(axis=0) / len(sample))\n"
+                "    return mean, np.where(sd > 0, sd, 1.0)\n"
+            )
+        },
+        # --- token states ---------------------------------------------------------------------------
+        "tokens_keep_cls_and_sep": {
+            "token_states": _tokens('keep = encoding["attention_mask"].bool()')
+        },
+        "tokens_keep_the_padding": {
+            "token_states": _tokens(
+                "keep = (ids != tokenizer.cls_token_id) & (ids != tokenizer.sep_token_id)"
+            )
+        },
+        "tokens_padded_batch_without_attention_mask": {
+            "token_states": """
+def token_states(model, tokenizer, sentences):
+    sentences = list(sentences)
+    encoding = tokenizer(sentences, padding=True, return_tensors="pt")
+    ids = encoding["input_ids"]
+    with torch.no_grad():
+        hidden = torch.stack(model(input_ids=ids, output_hidden_states=True).hidden_states, dim=2)
+    keep = encoding["attention_mask"].bool() & (ids != tokenizer.cls_token_id) & (ids != tokenizer.sep_token_id)
+    return hidden[keep].numpy(), tokenizer.convert_ids_to_tokens(ids[keep].tolist())
+"""
+        },
+        "tokens_strip_first_and_last_of_padded_rows": {
+            "token_states": """
+def token_states(model, tokenizer, sentences):
+    sentences = list(sentences)
+    encoding = tokenizer(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = torch.stack(model(**encoding, output_hidden_states=True).hidden_states, dim=2)
+    states, tokens = [], []
+    for row in range(len(sentences)):
+        states.append(hidden[row, 1:-1])
+        tokens += tokenizer.convert_ids_to_tokens(encoding["input_ids"][row, 1:-1].tolist())
+    return torch.cat(states).numpy(), tokens
+"""
+        },
+        "tokens_skip_the_embedding_layer": {
+            "token_states": """
+def token_states(model, tokenizer, sentences):
+    states, tokens = [], []
+    for text in sentences:
+        encoding = tokenizer(text, return_tensors="pt")
+        with torch.no_grad():
+            hidden = model(**encoding, output_hidden_states=True).hidden_states[1:]
+        states.append(torch.stack(hidden, dim=1)[0, 1:-1])
+        tokens += tokenizer.convert_ids_to_tokens(encoding["input_ids"][0, 1:-1].tolist())
+    return torch.cat(states).numpy(), tokens
+"""
+        },
+        "tokens_assume_six_layers": {
+            "token_states": """
+def token_states(model, tokenizer, sentences):
+    states, tokens = [], []
+    for text in sentences:
+        encoding = tokenizer(text, return_tensors="pt")
+        with torch.no_grad():
+            hidden = model(**encoding, output_hidden_states=True).hidden_states
+        states.append(torch.stack([hidden[layer] for layer in range(7)], dim=1)[0, 1:-1])
+        tokens += tokenizer.convert_ids_to_tokens(encoding["input_ids"][0, 1:-1].tolist())
+    return torch.cat(states).numpy(), tokens
+"""
+        },
+        "tokens_sorted_by_length_for_batching": {
+            "token_states": """
+def token_states(model, tokenizer, sentences):
+    ordered = sorted(sentences, key=len)
+    encoding = tokenizer(ordered, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = torch.stack(model(**encoding, output_hidden_states=True).hidden_states, dim=2)
+    ids = encoding["input_ids"]
+    keep = encoding["attention_mask"].bool() & (ids != tokenizer.cls_token_id) & (ids != tokenizer.sep_token_id)
+    return hidden[keep].numpy(), tokenizer.convert_ids_to_tokens(ids[keep].tolist())
+"""
+        },
+        "tokens_last_layer_repeated": {
+            "token_states": _TOKEN_BATCHED.replace(
+                "torch.stack(model(**encoding, output_hidden_states=True).hidden_states, dim=2)",
+                "model(**encoding).last_hidden_state[:, :, None].expand(-1, -1, model.config.num_hidden_layers + 1, -1)",
+            ).replace("KEEP", _GOOD_KEEP)
+        },
+        # --- anisotropy by layer --------------------------------------------------------------------
+        "anisotropy_fits_on_the_measured_vectors": {
+            "anisotropy_by_layer": _aniso(
+                "        mean, sd = fit_standardizer(vectors)\n"
+                "        result[layer, 1] = average_random_cosine(standardize(vectors, mean, sd), pairs)\n"
+            )
+        },
+        "anisotropy_fits_on_both_samples": {
+            "anisotropy_by_layer": _aniso(
+                "        mean, sd = fit_standardizer(np.concatenate([fit_states[:, layer], vectors]))\n"
+                "        result[layer, 1] = average_random_cosine(standardize(vectors, mean, sd), pairs)\n"
+            )
+        },
+        "anisotropy_one_fit_over_all_layers": {
+            "anisotropy_by_layer": _aniso(
+                "        mean, sd = fit_standardizer(fit_states.reshape(-1, fit_states.shape[-1]))\n"
+                "        result[layer, 1] = average_random_cosine(standardize(vectors, mean, sd), pairs)\n"
+            )
+        },
+        "anisotropy_last_layer_statistics_everywhere": {
+            "anisotropy_by_layer": _aniso(
+                "        mean, sd = fit_standardizer(fit_states[:, -1])\n"
+                "        result[layer, 1] = average_random_cosine(standardize(vectors, mean, sd), pairs)\n"
+            )
+        },
+        "anisotropy_centering_only": {
+            "anisotropy_by_layer": _aniso(
+                "        mean, sd = fit_standardizer(fit_states[:, layer])\n"
+                "        result[layer, 1] = average_random_cosine(vectors - mean, pairs)\n"
+            )
+        },
+        "anisotropy_columns_swapped": {
+            "anisotropy_by_layer": _aniso(
+                _ANISO_FIT_OK + "        result[layer] = result[layer, ::-1]\n"
+            )
+        },
+        "anisotropy_assumes_seven_layers": {
+            "anisotropy_by_layer": _aniso(
+                _ANISO_FIT_OK,
+                _ANISO_HEAD.replace("eval_states.shape[1], 2", "7, 2").replace(
+                    "range(eval_states.shape[1])", "range(min(7, eval_states.shape[1]))"
+                ),
+            )
+        },
+        "anisotropy_variance_instead_of_sd": {
+            "anisotropy_by_layer": _aniso(
+                "        fit = fit_states[:, layer]\n"
+                "        var = fit.var(axis=0)\n"
+                "        z = (vectors - fit.mean(axis=0)) / np.where(var > 0, var, 1.0)\n"
+                "        result[layer, 1] = average_random_cosine(z, pairs)\n"
+            )
+        },
+    }
+)
+
+CORRECT["experiment_written_differently"] = {
+    "token_states": """
+def token_states(model, tokenizer, sentences):
+    per_sentence, pieces = [], []
+    for text in sentences:
+        encoding = tokenizer(text, return_tensors="pt", return_special_tokens_mask=True)
+        ordinary = encoding.pop("special_tokens_mask")[0] == 0
+        with torch.no_grad():
+            hidden = model(**encoding, output_hidden_states=True).hidden_states
+        layers = torch.stack([h[0] for h in hidden], dim=1)  # (tokens, layers, hidden)
+        per_sentence.append(layers[ordinary].double().numpy())
+        pieces.extend(tokenizer.convert_ids_to_tokens(encoding["input_ids"][0][ordinary].tolist()))
+    width = model.config.num_hidden_layers + 1
+    if not per_sentence:
+        return np.zeros((0, width, model.config.hidden_size)), pieces
+    return np.concatenate(per_sentence, axis=0), pieces
+""",
+    "anisotropy_by_layer": """
+def anisotropy_by_layer(fit_states, eval_states, pairs):
+    rows = []
+    for fit, vectors in zip(np.moveaxis(np.asarray(fit_states), 1, 0), np.moveaxis(np.asarray(eval_states), 1, 0)):
+        mean, sd = fit_standardizer(fit)
+        rows.append((average_random_cosine(vectors, pairs),
+                     average_random_cosine(standardize(vectors, mean, sd), pairs)))
+    return np.array(rows, dtype=float)
+""",
+}
+
+CORRECT["float32_and_vectorised"] = {
+    "word_embedding": """
+def word_embedding(model, tokenizer, sentence, start, end, layers=(-1,)):
+    encoding = tokenizer([sentence], return_offsets_mapping=True, return_tensors="pt", padding="max_length",
+                         max_length=48)
+    offsets = encoding.pop("offset_mapping")[0]
+    inside = (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 0] < end) & (offsets[:, 1] > start)
+    with torch.inference_mode():
+        hidden = torch.stack(model(**encoding, output_hidden_states=True).hidden_states)[list(layers), 0]
+    return hidden[:, inside].mean(dim=(0, 1)).clone()
+""",
+    "wsd_functions": """
+def sense_embeddings(vectors, senses):
+    vectors = np.asarray(vectors, dtype=np.float64)
+    names, index = np.unique(np.asarray(senses, dtype=object).astype(str), return_inverse=True)
+    return {str(name): vectors[index == k].mean(axis=0) for k, name in enumerate(names)}
+
+
+def disambiguate(target, candidates, sense_vectors):
+    best = None
+    best_score = None
+    t = np.asarray(target, dtype=np.float64)
+    for sense in candidates:
+        vector = sense_vectors.get(sense)
+        if vector is None:
+            continue
+        v = np.asarray(vector, dtype=np.float64)
+        denominator = np.sqrt(t @ t) * np.sqrt(v @ v)
+        score = 0.0 if denominator == 0 else float(t @ v) / denominator
+        if best_score is None or score > best_score:
+            best, best_score = sense, score
+    if best is None:
+        raise ValueError("none of the candidates has a sense vector")
+    return best
+""",
+    "average_random_cosine": """
+def average_random_cosine(vectors, pairs):
+    x = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+    index = torch.as_tensor(np.asarray(pairs, dtype=np.int64))
+    cosines = torch.nn.functional.cosine_similarity(x[index[:, 0]], x[index[:, 1]], dim=1)
+    return cosines.mean().item()
+""",
+    "zscore_functions": """
+def fit_standardizer(sample):
+    sample = np.array(sample, dtype=float)  # a copy
+    mean = np.mean(sample, axis=0)
+    sample -= mean
+    sd = np.sqrt(np.mean(sample * sample, axis=0))
+    sd[sd == 0] = 1
+    return mean, sd
+
+
+def standardize(vectors, mean, sd):
+    out = np.array(vectors, dtype=float)
+    out -= mean
+    out /= sd
+    return out
 """,
 }
