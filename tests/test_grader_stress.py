@@ -16,7 +16,7 @@ answers are proxies) with the network blocked and a short per-cell time limit. T
 ``tamper_early``  the same patches in a first cell, before any locked cell ran;
 ``tamper_call``   wrong answers wrapped so that calling one (as a test does) applies the patches
                   (in the student's kernel: the trusted kernel that runs the tests never sees them);
-``shortcut``      (a1-a3) an answer that calls the library's implementation the tests switch off
+``shortcut``      (a1-a4) an answer that calls the library's implementation the tests switch off
                   (``F.scaled_dot_product_attention``, ``ch11lib.masking``, ``ch11lib.spans``): the
                   switch reaches the student's kernel, and the answer loses those points;
 ``invalid_json``  a file that is not a notebook: not graded, but the student has a row (0).
@@ -133,6 +133,7 @@ SHORTCUTS = {
     "a1_encoder": "attention_uses_torch_sdpa",
     "a2_mlm": "mask_wraps_the_course_library",
     "a3_nsp_spans": "lengths_wrap_the_course_library",
+    "a4_representations": "senses_wrap_the_course_library",
 }
 
 
