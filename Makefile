@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/a*))
 
 .PHONY: install book notebooks test lint format assignments check-assignments clean \
-	autograde feedback export report leaks bench-autograde mutation-report student-edition
+	autograde feedback export report calendar leaks bench-autograde mutation-report student-edition
 
 install:            ## Install everything in .venv (CPU torch; CUDA=1 for CUDA on Linux), WordNet, Debian packages when root
 	PYTHON=$(PYTHON) bash scripts/install.sh $(if $(CUDA),--cuda)
@@ -56,6 +56,9 @@ export:             ## Export grades: FORMAT=nbgrader (grades.csv), canvas (canv
 
 report:             ## Class report for ASSIGNMENT: reports/ASSIGNMENT/report.md with score plots
 	$(COURSE) report $(ASSIGNMENT)
+
+calendar:           ## Write the due dates of nbgrader_config.py (c.DueDates.duedates) into the gradebook
+	$(COURSE) calendar
 
 leaks:              ## Fail if a release or feedback page of ASSIGNMENT shows hidden test source
 	$(COURSE) leaks $(ASSIGNMENT)

@@ -117,7 +117,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
         else:
             (inbox / student / "timestamp.txt").write_text(_stamp(SUBMITTED[student]) + "\n")
     args = ["--course", str(fast.root), "autograde", NAME, "--submissions", str(inbox)]
-    assert cli.main([*args, "--jobs", "2"]) == 0
+    assert cli.main([*args, "--jobs", "1"]) == 0
     return Graded(plain, fast, inbox)
 
 
@@ -313,3 +313,13 @@ def test_feedback_clears_hidden_tests_of_locked_test_cells_only() -> None:
     assert OWN_MARKER in cleared.cells[1].source  # the student's text, as they wrote it
     test = cleared.cells[2].source
     assert "double(2) == 4" in test and "double(-3)" not in test and "HIDDEN" not in test
+
+
+def test_the_calendar_command_writes_the_configured_due_dates(graded: Graded, capsys) -> None:
+    course = graded.plain
+    with course._gradebook() as gb:
+        gb.update_or_create_assignment(NAME, duedate=None)
+    assert cli.main(["--course", str(course.root), "calendar"]) == 0
+    assert f"{NAME}: due 2026-03-01 11:00 UTC" in capsys.readouterr().out
+    with course._gradebook() as gb:
+        assert gb.find_assignment(NAME).duedate == DUE_UTC

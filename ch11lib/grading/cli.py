@@ -10,6 +10,7 @@ Run from the course directory (the repository root, where ``nbgrader_config.py``
     python -m ch11lib.grading autograde a1_encoder --student alice   # re-grade one student
     python -m ch11lib.grading report a1_encoder          # reports/a1_encoder/report.md + PNG plots
     python -m ch11lib.grading leaks a1_encoder           # hidden-test source in what students get?
+    python -m ch11lib.grading calendar                   # nbgrader_config.py's due dates -> gradebook
 
 (``python -m ch11lib.course`` still works.) Students' code runs in the bubblewrap sandbox; if it
 cannot start, autograding stops and says how to fix it; ``--no-sandbox`` grades without it, and the
@@ -402,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("report", help="class report: score distributions, most failed tests")
     p.add_argument("assignment")
     p.add_argument("--out", type=Path, default=None)
+    sub.add_parser("calendar", help="write nbgrader_config.py's due dates into the gradebook")
     p = sub.add_parser("leaks", help="fail if hidden-test source is in a release or feedback")
     p.add_argument("assignment")
     args = parser.parse_args(argv)
@@ -444,6 +446,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     if args.command == "export":
         return _export(course, args, parser)
+    if args.command == "calendar":
+        import os
+
+        from ch11lib.grading.deadlines import apply_calendar
+
+        os.environ["PATH"] = ag.nbgrader_env()["PATH"]  # the gradebook runs `alembic`
+        dates = apply_calendar(course)
+        for assignment, due in sorted(dates.items()):
+            print(
+                f"{assignment}: due {due:%Y-%m-%d %H:%M} UTC" if due else f"{assignment}: no date"
+            )
+        if not dates:
+            print("no due dates in nbgrader_config.py (c.DueDates.duedates)")
+        return 0
     if args.command == "report":
         print(f"report written to {write_report(course, args.assignment, args.out)}")
         return 0

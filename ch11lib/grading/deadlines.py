@@ -14,8 +14,9 @@ Two nbgrader plug-ins, named there::
 :class:`DueDates` runs while a submission is autograded (plain ``nbgrader autograde`` and
 ``make autograde`` alike, before ``AssignLatePenalties``) and writes the configured due date of the
 assignment into the gradebook, where nbgrader's late-penalty step, ``nbgrader collect
---before-duedate``, formgrader and ``nbgrader export`` read it. An assignment not in ``duedates``
-keeps whatever due date the gradebook has (``nbgrader db assignment add a1_encoder
+--before-duedate``, formgrader and ``nbgrader export`` read it. ``make calendar`` writes them all at once
+(:func:`apply_calendar`), e.g. before ``nbgrader collect --before-duedate``. An assignment not in
+``duedates`` keeps whatever due date the gradebook has (``nbgrader db assignment add a1_encoder
 --duedate=...``), none by default. An extension for one student is nbgrader's
 (``Gradebook.grant_extension``). Times are ISO 8601 with a UTC offset (``+02:00``) or ``UTC``; a
 time without a zone is taken as UTC.
@@ -120,3 +121,27 @@ def apply_duedate(db_url: str, assignment: str, duedate: str | None) -> None:
 
     with Gradebook(db_url) as gb:
         gb.update_or_create_assignment(assignment, duedate=parse_utc(duedate) if duedate else None)
+
+
+def configured_duedates(course: Any) -> dict[str, str]:
+    """``c.DueDates.duedates`` of the course's ``nbgrader_config.py``."""
+    from pathlib import Path
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(Path(course))).load_config()
+    return dict(config.DueDates.get("duedates", {}))
+
+
+def apply_calendar(course: Any) -> dict[str, Any]:
+    """Write every configured due date into the course's gradebook now (autograding does it for
+    the assignment it grades); ``{assignment: due date in UTC}``."""
+    from pathlib import Path
+
+    from nbgrader.utils import parse_utc
+
+    db = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
+    dates = configured_duedates(course)
+    for assignment, duedate in dates.items():
+        apply_duedate(db, assignment, duedate)
+    return {a: parse_utc(d) if d else None for a, d in dates.items()}
