@@ -24,7 +24,8 @@ A proxy keeps the semantics the hidden tests rely on:
   by an autograd function whose backward asks the student's kernel for the vector-Jacobian product;
 - while a test has switched something off or swapped something in (``unittest.mock.patch`` of a
   module or class attribute, a function of ``ch11lib`` or ``transformers.data`` whose ``__code__``
-  it replaced, a student name it rebound to a reference function), the student's code sees the same
+  it replaced, or the ``__code__`` of the function a decorator such as ``@torch.no_grad()`` wraps,
+  a student name it rebound to a reference function), the student's code sees the same
   change for the duration of the call: the name points to a stub that calls the trusted object;
 - ``inspect.getsource(proxy)`` returns the student's source; ``__name__``, ``__qualname__``,
   ``__module__`` and ``__doc__`` are the student's function's.
@@ -298,7 +299,16 @@ def _watched_functions() -> dict[str, tuple[Any, str]]:
             continue
         for attr, value in list(vars(module).items()):
             if isinstance(value, types.FunctionType) and value.__module__ == module_name:
-                watch[f"{module_name}.{attr}"] = (value, value.__code__.co_filename)
+                path = f"{module_name}.{attr}"
+                watch[path] = (value, value.__code__.co_filename)
+                # a decorated function (@torch.no_grad(), functools.wraps) runs the code of the one
+                # it wraps: a test swaps that one's __code__ (inspect.unwrap), so watch it too
+                inner, seen = getattr(value, "__wrapped__", None), {id(value)}
+                while isinstance(inner, types.FunctionType) and id(inner) not in seen:
+                    seen.add(id(inner))
+                    path += ".__wrapped__"
+                    watch[path] = (inner, inner.__code__.co_filename)
+                    inner = getattr(inner, "__wrapped__", None)
             elif isinstance(value, type) and value.__module__ == module_name:
                 for name, member in list(vars(value).items()):
                     if isinstance(member, types.FunctionType):
