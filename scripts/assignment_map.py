@@ -4,7 +4,7 @@ For every ``solutions/<a>/<a>.md`` the graded functions are its solution cells (
 defines), each with the autograded test cells that check it (a test cell belongs to the latest solution
 cell before it whose names it uses, else to the one just before it) and their points; written
 questions (manually graded cells) are rows of their own. Which chapter a function exercises is the one
-thing kept by hand, in :data:`CHAPTERS` (an assignment's ``"*"`` entry is the default for its cells).
+thing kept by hand, in :data:`CHAPTERS` (every graded cell by its grade_id).
 
 Two places show the map, between ``<!-- assignment-map:start -->`` and ``<!-- assignment-map:end -->``:
 ``assignments.md`` (the full table: chapter, assignment, function, test cells, points) and
@@ -29,24 +29,60 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- assignment-map:start -->", "<!-- assignment-map:end -->"
 
-# Chapter of each solution cell / written question (grade_id), per assignment; "*" is the default.
+# The chapter each solution cell / written question (grade_id) exercises, per assignment: the one
+# thing kept by hand. A graded cell missing here fails tests/test_assignment_map.py ("*" would be an
+# assignment's default; none is used, so a new function needs a decision).
 CHAPTERS: dict[str, dict[str, int]] = {
-    "a1_encoder": {"*": 1},
-    "a2_mlm": {"*": 2},
-    "a3_nsp_spans": {"*": 3, "span_lengths": 5, "sample_spans": 5, "mask_spans": 5, "sbo_inputs": 5},
+    "a1_encoder": {
+        "attention": 1,
+        "layer_norm": 1,
+        "split_merge_heads": 1,
+        "multi_head_attention": 1,
+        "feed_forward": 1,
+        "encoder_layer": 1,
+        "embeddings": 1,
+        "written_scaling": 1,
+        "written_padding": 1,
+    },
+    "a2_mlm": {
+        "mask_tokens": 2,
+        "mlm_loss": 2,
+        "word_ids": 2,
+        "whole_word_mask": 2,
+        "written_80_10_10": 2,
+        "written_loss_denominator": 2,
+    },
+    "a3_nsp_spans": {
+        "nsp_examples": 3,
+        "encode_pair": 3,
+        "written_nsp_shortcut": 3,
+        "span_lengths": 5,
+        "sample_spans": 5,
+        "mask_spans": 5,
+        "sbo_inputs": 5,
+    },
     "a4_representations": {
-        "*": 8,
         "sampling_probabilities": 6,
         "word_embedding": 7,
         "wsd_functions": 7,
+        "average_random_cosine": 8,
+        "zscore_functions": 8,
+        "token_states": 8,
+        "anisotropy_by_layer": 8,
+        "written_anisotropy": 8,
     },
     "a5_finetuning": {
-        "*": 9,
+        "cls_logits": 9,
+        "cls_loss": 9,
         "align_labels": 10,
         "word_predictions": 10,
         "viterbi": 10,
+        "crf_log_partition": 10,
+        "written_crf": 10,
         "enumerate_spans": 11,
         "span_representation": 11,
+        "soft_target_loss": 12,
+        "distillation_loss": 12,
     },
 }
 
@@ -130,10 +166,13 @@ def assignment_rows(assignment: str, root: Path = REPO_ROOT) -> list[Graded]:
 
 
 def chapter_of(row: Graded) -> int:
-    table = CHAPTERS.get(row.assignment)
-    if table is None:
-        raise KeyError(f"scripts/assignment_map.py: CHAPTERS has no entry for {row.assignment}")
-    return table.get(row.grade_id, table["*"])
+    table = CHAPTERS.get(row.assignment, {})
+    if row.grade_id not in table and "*" not in table:
+        raise KeyError(
+            f"scripts/assignment_map.py: CHAPTERS[{row.assignment!r}] has no chapter for the graded "
+            f"cell {row.grade_id!r} ({_label(row)}): add the chapter it exercises"
+        )
+    return table.get(row.grade_id, table.get("*", 0))
 
 
 def all_rows(root: Path = REPO_ROOT) -> list[Graded]:

@@ -12,6 +12,7 @@ import importlib.util
 import re
 import sys
 
+import pytest
 from nbgrader_harness import (
     REPO_ROOT,
     assignment_names,
@@ -86,3 +87,9 @@ def test_every_chapter_with_an_assignment_lists_its_functions_in_the_intro() -> 
     for row in rows:
         for name in row.names:
             assert f"`{name}`" in block, f"{row.assignment}: {name} is not in intro.md's map"
+
+
+def test_a_graded_cell_without_a_chapter_is_refused() -> None:
+    row = assignment_map.Graded("a1_encoder", "new_function", ["new_function"], {"test_new": 5.0})
+    with pytest.raises(KeyError, match="CHAPTERS.*new_function"):
+        assignment_map.chapter_of(row)
