@@ -9,12 +9,17 @@ the loopback. Every request is recorded in :attr:`LocalHub.requests`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+import netblock
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -156,3 +161,29 @@ class LocalHub:
         request.end_headers()
         if send_body:
             request.wfile.write(body)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any ``HF_*``, ``TRANSFORMERS_*`` or ``CH11_*`` setting,
+    plus ``extra``."""
+    prefixes = ("HF_", "TRANSFORMERS_", "CH11_")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(prefixes)}, **extra}
+
+
+@contextlib.contextmanager
+def hub_mode(
+    tmp_path: Path, repos: dict[str, Path] | None = None, datasets: dict[str, Path] | None = None
+) -> Iterator[tuple[LocalHub, dict[str, str], Path]]:
+    """``(hub, env, netlog)``: a :class:`LocalHub` serving ``repos`` and ``datasets`` until the block
+    ends, and the environment of a process in ``CH11_SOURCE=hub`` mode pointed at it (``HF_ENDPOINT``,
+    an empty ``HF_HOME`` under ``tmp_path``), whose every connection beyond the loopback is blocked
+    and written to ``netlog`` (:mod:`netblock`)."""
+    hub = LocalHub(repos or {}, datasets=datasets)
+    netlog = tmp_path / "network.log"
+    env = clean_env(CH11_SOURCE="hub", HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
+                    HF_HUB_DISABLE_XET="1", TQDM_DISABLE="1")  # fmt: skip
+    env.update(netblock.blocker_env(tmp_path / "site", netlog))
+    try:
+        yield hub, env, netlog
+    finally:
+        hub.close()

@@ -9,7 +9,6 @@ It serves a tiny BERT under the ids ``ch11lib.resources`` names for the hub.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import netblock
 import pytest
-from localhub import LocalHub
+from localhub import clean_env, hub_mode
 
 from ch11lib import resources
 
@@ -29,13 +28,6 @@ def _python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           timeout=180)  # fmt: skip
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "CH11_"))
-    }
-    return {**env, **extra}
-
-
 @pytest.mark.parametrize("user_value", ["1", "0"])
 def test_a_users_own_offline_switch_is_kept_in_hub_mode(user_value: str):
     code = (
@@ -43,7 +35,7 @@ def test_a_users_own_offline_switch_is_kept_in_hub_mode(user_value: str):
         "print(os.environ.get('HF_HUB_OFFLINE'), os.environ.get('HF_DATASETS_OFFLINE'))\n"
         "import huggingface_hub.constants as c\nprint(c.HF_HUB_OFFLINE)\n"
     )
-    env = _clean_env(CH11_SOURCE="hub", HF_HUB_OFFLINE=user_value, HF_DATASETS_OFFLINE=user_value)
+    env = clean_env(CH11_SOURCE="hub", HF_HUB_OFFLINE=user_value, HF_DATASETS_OFFLINE=user_value)
     result = _python(code, env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == [user_value, user_value, str(user_value == "1")]
@@ -61,7 +53,7 @@ def test_switching_to_the_hub_takes_back_only_what_embedded_mode_set():
         "print(before, after, back)\n"
     )
     # The user set HF_DATASETS_OFFLINE=1 themselves; HF_HUB_OFFLINE was set by embedded mode.
-    result = _python(code, _clean_env(HF_DATASETS_OFFLINE="1"))
+    result = _python(code, clean_env(HF_DATASETS_OFFLINE="1"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "('1', '1', True) (None, '1', False) ('1', True)"
 
@@ -89,26 +81,20 @@ def test_hub_models_download_from_a_local_hub_through_the_real_code(
 ):
     repos = {resources.MODELS[name].hub_id: tiny_bert for name in ("encoder", "minilm")}
     assert set(repos) == {"bert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"}
-    hub = LocalHub(repos)
-    netlog = tmp_path / "network.log"
-    try:
-        env = _clean_env(CH11_SOURCE="hub", HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
-                         HF_HUB_DISABLE_XET="1", TQDM_DISABLE="1")  # fmt: skip
-        env.update(netblock.blocker_env(tmp_path / "site", netlog))
-        code = (
-            "import torch\nfrom ch11lib import resources\n"
-            "for name in ('encoder', 'minilm'):\n"
-            "    tokenizer = resources.load_tokenizer(name)\n"
-            "    model = resources.load_model(name)\n"
-            "    batch = tokenizer(['a cat sat on the mat'], return_tensors='pt')\n"
-            "    with torch.no_grad():\n"
-            "        states = model(**batch).last_hidden_state\n"
-            "    print(name, resources.model_location(name), model.config.hidden_size,\n"
-            "          tuple(states.shape), len(tokenizer))\n"
-        )
+    with hub_mode(tmp_path, repos) as (hub, env, netlog):
+        code = """if True:
+            import torch
+            from ch11lib import resources
+            for name in ("encoder", "minilm"):
+                tokenizer = resources.load_tokenizer(name)
+                model = resources.load_model(name)
+                batch = tokenizer(["a cat sat on the mat"], return_tensors="pt")
+                with torch.no_grad():
+                    states = model(**batch).last_hidden_state
+                print(name, resources.model_location(name), model.config.hidden_size,
+                      tuple(states.shape), len(tokenizer))
+        """
         result = _python(code, env)
-    finally:
-        hub.close()
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert [line.split()[:3] for line in lines] == [
@@ -167,21 +153,15 @@ def _glue_sst2_repo(folder: Path) -> Path:
 def test_a_hub_data_set_downloads_from_a_local_hub_through_the_real_code(tmp_path: Path):
     repo_id, config = resources.HUB_DATASET_IDS["supersense"]
     assert (repo_id, config) == ("nyu-mll/glue", "sst2")
-    hub = LocalHub({}, datasets={repo_id: _glue_sst2_repo(tmp_path / "glue")})
-    netlog = tmp_path / "network.log"
-    try:
-        env = _clean_env(CH11_SOURCE="hub", HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
-                         HF_HUB_DISABLE_XET="1", TQDM_DISABLE="1")  # fmt: skip
-        env.update(netblock.blocker_env(tmp_path / "site", netlog))
-        code = (
-            "from ch11lib import resources\n"
-            "d = resources.load_dataset('supersense')\n"
-            "print({k: v.num_rows for k, v in d.items()}, d['train'].features['label'].names)\n"
-            "print(d['test'][0]['text'])\n"
-        )
+    datasets = {repo_id: _glue_sst2_repo(tmp_path / "glue")}
+    with hub_mode(tmp_path, datasets=datasets) as (hub, env, netlog):
+        code = """if True:
+            from ch11lib import resources
+            d = resources.load_dataset("supersense")
+            print({k: v.num_rows for k, v in d.items()}, d["train"].features["label"].names)
+            print(d["test"][0]["text"])
+        """
         result = _python(code, env)
-    finally:
-        hub.close()
     assert result.returncode == 0, result.stderr[-3000:]
     sizes, first_test = result.stdout.strip().splitlines()
     # GLUE's validation split is our test split; 872 training sentences become our validation
