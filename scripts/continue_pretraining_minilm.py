@@ -30,9 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ch11lib import resources  # noqa: E402
-from ch11lib.cache import replace_folder  # noqa: E402
-from ch11lib.checkpoints import resume, run_config, save_checkpoint, train_step  # noqa: E402
+from ch11lib import checkpoints, pretraining, resources  # noqa: E402
 from ch11lib.cloze import evaluate_cloze, load_cloze_set  # noqa: E402
 from ch11lib.continued_pretraining import (  # noqa: E402
     DELTA_FILE,
@@ -49,43 +47,21 @@ from ch11lib.data.corpus import (  # noqa: E402
     split_corpus,
 )
 from ch11lib.masking import MaskingVocab  # noqa: E402
-from ch11lib.pretraining import (  # noqa: E402
-    encode_examples,
-    heldout_batches,
-    linear_warmup_decay,
-    make_batch,
-    tokenize_documents,
-)
 
 DEFAULT_SOURCES = ("wordnet", "jargon", "foldoc", "devil", "chatterbot", "web-bible", "fortunes")
 DATA_VERSION = 1
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "minilm_mlm")
-    parser.add_argument(
-        "--export-dir", type=Path, default=ROOT / "ch11lib" / "assets" / "minilm_mlm"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser = checkpoints.run_parser(
+        __doc__.split("\n")[0], ROOT, "minilm_mlm", max_length=64, batch_size=32, steps=1400,
+        lr=2e-4, warmup=0.03, eval_every=200, eval_pairs=256, checkpoint_every=50,
+    )  # fmt: skip
     parser.add_argument("--sources", nargs="+", default=list(DEFAULT_SOURCES))
     parser.add_argument("--train-layers", type=int, default=2, help="top encoder layers trained")
-    parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=1400)
-    parser.add_argument("--lr", type=float, default=2e-4, help="encoder layers")
-    parser.add_argument("--head-lr", type=float, default=2e-3, help="the new MLM head")
-    parser.add_argument("--warmup", type=float, default=0.03, help="fraction of steps")
-    parser.add_argument("--eval-every", type=int, default=200)
-    parser.add_argument("--eval-pairs", type=int, default=256)
-    parser.add_argument("--checkpoint-every", type=int, default=50)
-    parser.add_argument("--trial", type=float, default=0.0, help="train this many seconds, report")
     parser.add_argument(
-        "--documents", type=int, default=0, help="first N documents of each source (quick checks)"
+        "--head-lr", type=float, default=2e-3, help="the new MLM head's (--lr: the encoder's)"
     )
-    parser.add_argument("--stop-after", type=int, default=0, help="checkpoint and stop (tests)")
-    parser.add_argument("--export-only", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -106,8 +82,8 @@ def load_data(args: argparse.Namespace, tokenizer) -> dict:
     train, heldout = split_corpus(documents)
     data = {
         "key": key,
-        "train": tokenize_documents(train, tokenizer),
-        "heldout": tokenize_documents(heldout, tokenizer),
+        "train": pretraining.tokenize_documents(train, tokenizer),
+        "heldout": pretraining.tokenize_documents(heldout, tokenizer),
         "statistics": corpus_statistics(documents),
         "heldout_documents": len(heldout),
         "cloze_overlap_removed": removed,
@@ -141,55 +117,43 @@ def drop_cloze_overlap(documents):
 def export(model, log: dict, args: argparse.Namespace, final: bool) -> None:
     """Trained tensors (float16) + config + log + card into ``--export-dir``, atomically."""
     import copy
-    import shutil
 
     from safetensors.torch import save_file
 
-    target = args.export_dir
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    trials = args.run_dir / "trials.jsonl"
-    if trials.is_file():  # the --trial measurements that chose the route, for the card and the page
-        log["route_trials"] = [json.loads(line) for line in trials.read_text().splitlines() if line]
-    delta = changed_weights(model, log["trained_tensors"])
-    save_file(delta, partial / DELTA_FILE)
-    # The card reports the model as exported: float16 tensors, as resources loads them.
-    exported = copy.deepcopy(model)
-    exported.load_state_dict({n: t.float() for n, t in delta.items()}, strict=False)
-    cloze = evaluate_cloze(exported, resources.load_tokenizer("minilm"))
-    log["exported_cloze"] = {"top1": cloze["top1"], "top5": cloze["topk"], "n": cloze["n"]}
-    config = model.config.to_dict()
-    config.update(architectures=["BertForMaskedLM"], hidden_dropout_prob=0.1)
-    config.update(attention_probs_dropout_prob=0.1, _name_or_path="minilm-mlm")
-    (partial / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    plot_training(log, partial / "training_curves.png")
-    (partial / "training_log.json").write_text(json.dumps(log, indent=1) + "\n")
-    (partial / "README.md").write_text(model_card(log, args, final))
-    replace_folder(partial, target)
-    print(f"exported {'final' if final else 'intermediate'} model to {target}", flush=True)
+    with checkpoints.export_folder(args.export_dir, final) as partial:
+        trials = args.run_dir / "trials.jsonl"
+        if trials.is_file():  # the --trial measurements that chose the route, for card and page
+            log["route_trials"] = [json.loads(x) for x in trials.read_text().splitlines() if x]
+        delta = changed_weights(model, log["trained_tensors"])
+        save_file(delta, partial / DELTA_FILE)
+        # The card reports the model as exported: float16 tensors, as resources loads them.
+        exported = copy.deepcopy(model)
+        exported.load_state_dict({n: t.float() for n, t in delta.items()}, strict=False)
+        cloze = evaluate_cloze(exported, resources.load_tokenizer("minilm"))
+        log["exported_cloze"] = {"top1": cloze["top1"], "top5": cloze["topk"], "n": cloze["n"]}
+        config = model.config.to_dict()
+        config.update(architectures=["BertForMaskedLM"], hidden_dropout_prob=0.1)
+        config.update(attention_probs_dropout_prob=0.1, _name_or_path="minilm-mlm")
+        (partial / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+        card = model_card(log, args, final)
+        checkpoints.write_training_record(partial, log, card, plot_training)
 
 
 def plot_training(log: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    """The loss curve and the evaluations of ``log``, as the model card's figure."""
     history, evaluations = log["history"], log["evaluations"]
-    left.plot([h["step"] for h in history], [h["loss"] for h in history], lw=0.6)
-    left.set(xlabel="step", ylabel="training MLM loss (nats)")
-    steps = [e["step"] for e in evaluations]
-    right.plot(steps, [e["mlm_accuracy"] for e in evaluations], "o-", label="held-out masked top-1")
-    right.plot(steps, [e["cloze_top5"] for e in evaluations], "s-", label="everyday cloze top-5")
-    right.plot(steps, [e["cloze_top1"] for e in evaluations], "^-", label="everyday cloze top-1")
-    right.set(xlabel="step", ylabel="accuracy", ylim=(0, 1))
-    right.legend()
-    fig.suptitle("minilm-mlm continued pretraining (scripts/continue_pretraining_minilm.py)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    title = "minilm-mlm continued pretraining (scripts/continue_pretraining_minilm.py)"
+    with checkpoints.training_figure(path, title) as (left, right):
+        left.plot([h["step"] for h in history], [h["loss"] for h in history], lw=0.6)
+        left.set(xlabel="step", ylabel="training MLM loss (nats)")
+        steps = [e["step"] for e in evaluations]
+        for key, style, label in [
+            ("mlm_accuracy", "o-", "held-out masked top-1"),
+            ("cloze_top5", "s-", "everyday cloze top-5"),
+            ("cloze_top1", "^-", "everyday cloze top-1"),
+        ]:
+            right.plot(steps, [e[key] for e in evaluations], style, label=label)
+        right.set(xlabel="step", ylabel="accuracy", ylim=(0, 1))
 
 
 def model_card(log: dict, args: argparse.Namespace, final: bool) -> str:
@@ -291,7 +255,7 @@ def main(argv=None) -> None:
     tokenizer = resources.load_tokenizer("minilm")
     data = load_data(args, tokenizer)
     vocab = MaskingVocab.from_tokenizer(tokenizer)
-    eval_batches = heldout_batches(
+    eval_batches = pretraining.heldout_batches(
         data["heldout"], tokenizer, args.eval_pairs, args.max_length, args.seed
     )
     model = prepare_model(resources.model_location("minilm"), args.train_layers, args.seed)
@@ -309,11 +273,11 @@ def main(argv=None) -> None:
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.98), eps=1e-6)
     warmup = max(1, int(args.warmup * args.steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: linear_warmup_decay(step, args.steps, warmup)
+        optimizer, lambda step: pretraining.linear_warmup_decay(step, args.steps, warmup)
     )
     train_tokens = sum(len(s) for d in data["train"] for s in d)
     log = {
-        "config": run_config(args, ROOT),
+        "config": checkpoints.run_config(args, ROOT),
         "corpus": {
             "statistics": data["statistics"],
             "heldout_documents": data["heldout_documents"],
@@ -331,10 +295,12 @@ def main(argv=None) -> None:
     checkpoint_path = args.run_dir / "checkpoint.pt"
     resumed = None
     if not args.trial:  # the checkpoint holds only the trained tensors: the rest is MiniLM's
-        resumed = resume(checkpoint_path, model, optimizer, scheduler, args.steps, strict=False)
+        resumed = checkpoints.resume(
+            checkpoint_path, model, optimizer, scheduler, args.steps, strict=False
+        )
     if resumed is not None:
         log = resumed
-        log["config"] = run_config(args, ROOT)
+        log["config"] = checkpoints.run_config(args, ROOT)
     if args.export_only:
         if not log["step"]:
             raise SystemExit(f"no checkpoint in {args.run_dir}: train first")
@@ -345,7 +311,9 @@ def main(argv=None) -> None:
 
     def checkpoint() -> None:
         state = model.state_dict()  # only what changes: the frozen tensors are in MiniLM's package
-        save_checkpoint(checkpoint_path, {n: state[n] for n in names}, optimizer, scheduler, log)
+        checkpoints.save_checkpoint(
+            checkpoint_path, {n: state[n] for n in names}, optimizer, scheduler, log
+        )
 
     examples, epoch, first = [], -1, []
     batches_per_epoch = None
@@ -360,24 +328,26 @@ def main(argv=None) -> None:
     while log["step"] < args.steps:
         if batches_per_epoch is None or log["step"] // batches_per_epoch != epoch:
             if batches_per_epoch is None:
-                first = encode_examples(data["train"], tokenizer, args.max_length, args.seed * 1000)
+                first = pretraining.encode_examples(
+                    data["train"], tokenizer, args.max_length, args.seed * 1000
+                )
                 batches_per_epoch = len(first) // args.batch_size
             epoch = log["step"] // batches_per_epoch
             examples = (
                 first
                 if epoch == 0
-                else encode_examples(
+                else pretraining.encode_examples(
                     data["train"], tokenizer, args.max_length, args.seed * 1000 + epoch
                 )
             )
         position = (log["step"] % batches_per_epoch) * args.batch_size
         generator = torch.Generator().manual_seed(args.seed * 1_000_003 + log["step"])
-        batch = make_batch(
+        batch = pretraining.make_batch(
             examples[position : position + args.batch_size], tokenizer, generator, vocab
         )
         loss, _, _ = mlm_forward(model, batch)
         tokens = int(batch["attention_mask"].sum())
-        train_step(loss, optimizer, scheduler, trained, log, tokens, elapsed)
+        checkpoints.train_step(loss, optimizer, scheduler, trained, log, tokens, elapsed)
         if log["step"] % 10 == 0 or log["step"] == 1:
             log["history"].append(
                 {"step": log["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
@@ -404,11 +374,7 @@ def main(argv=None) -> None:
                 f"({log['train_seconds'] / 60:.1f} min)",
                 flush=True,
             )
-        if log["step"] % args.checkpoint_every == 0 or log["step"] == args.steps:
-            checkpoint()
-        if args.stop_after and log["step"] >= args.stop_after and log["step"] < args.steps:
-            checkpoint()
-            print(f"\nstopped at step {log['step']} (--stop-after); rerun to resume", flush=True)
+        if checkpoints.checkpoint_when_due(log, args, checkpoint):
             return
     progress.close()
     export(model, log, args, final=True)

@@ -23,7 +23,6 @@ What it does, in order:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -35,70 +34,26 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ch11lib.cache import replace_folder  # noqa: E402
-from ch11lib.checkpoints import resume, run_config, save_checkpoint, train_step  # noqa: E402
+from ch11lib import checkpoints, pretraining  # noqa: E402
 from ch11lib.data.corpus import SOURCES, corpus_statistics, source_table_rows  # noqa: E402
 from ch11lib.masking import MaskingVocab  # noqa: E402
-from ch11lib.pretraining import (  # noqa: E402
-    PRETRAINING_MAX_LENGTH,
-    cached_corpus_split,
-    encode_examples,
-    evaluate_pretraining,
-    heldout_batches,
-    linear_warmup_decay,
-    make_batch,
-    pretraining_forward,
-    tokenize_documents,
-)
 from ch11lib.wordpiece import train_wordpiece  # noqa: E402
 
 DATA_VERSION = 2  # 2: the deterministic WordPiece trainer of ch11lib.wordpiece
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "course_bert")
-    parser.add_argument(
-        "--export-dir", type=Path, default=ROOT / "ch11lib" / "assets" / "course_bert"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    # Both cores of a quiet machine; on a busy machine pass --threads 1: two threads then wait on
-    # each other (measured 4x slower).
-    parser.add_argument("--threads", type=int, default=2)
+    parser = checkpoints.run_parser(
+        __doc__.split("\n")[0], ROOT, "course_bert", max_length=pretraining.PRETRAINING_MAX_LENGTH,
+        batch_size=32, steps=15000, lr=1e-3, warmup=0.05, eval_every=500, eval_pairs=512,
+        checkpoint_every=200,
+    )  # fmt: skip
     parser.add_argument("--vocab-size", type=int, default=8192)
     parser.add_argument("--hidden", type=int, default=192)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--max-length", type=int, default=PRETRAINING_MAX_LENGTH)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=15000)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--warmup", type=float, default=0.05, help="fraction of steps")
-    parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--eval-pairs", type=int, default=512)
-    parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument(
         "--export-after-minutes", type=float, default=15.0, help="first intermediate export"
-    )
-    parser.add_argument(
-        "--trial", type=float, default=0.0, help="run this many seconds, report tokens/s"
-    )
-    parser.add_argument(
-        "--documents",
-        type=int,
-        default=0,
-        help="use only the first N training documents (and N/10 held-out ones): quick checks; 0 = all",
-    )
-    parser.add_argument(
-        "--stop-after",
-        type=int,
-        default=0,
-        help="checkpoint and stop after this step, as an interruption would (tests resuming)",
-    )
-    parser.add_argument(
-        "--export-only",
-        action="store_true",
-        help="export the checkpoint in --run-dir (model, tokenizer, card) without training",
     )
     return parser.parse_args()
 
@@ -149,7 +104,7 @@ def load_data(args: argparse.Namespace):
             tokenizer = BertTokenizerFast.from_pretrained(tokenizer_dir)
             return tokenizer, data
     print("building the corpus...", flush=True)
-    train, heldout = cached_corpus_split()
+    train, heldout = pretraining.cached_corpus_split()
     if args.documents:
         train, heldout = train[: args.documents], heldout[: max(8, args.documents // 10)]
     documents = train + heldout
@@ -163,8 +118,8 @@ def load_data(args: argparse.Namespace):
         "version": DATA_VERSION,
         "vocab_size": args.vocab_size,
         "documents": args.documents,
-        "train": tokenize_documents(train, tokenizer),
-        "heldout": tokenize_documents(heldout, tokenizer),
+        "train": pretraining.tokenize_documents(train, tokenizer),
+        "heldout": pretraining.tokenize_documents(heldout, tokenizer),
         "statistics": corpus_statistics(documents),
         "train_statistics": corpus_statistics(train),
         "heldout_statistics": corpus_statistics(heldout),
@@ -180,7 +135,9 @@ def load_data(args: argparse.Namespace):
 
 def epoch_examples(documents, epoch: int, args: argparse.Namespace, tokenizer) -> list[dict]:
     """This epoch's NSP pairs, encoded and shuffled (deterministic in ``seed`` and ``epoch``)."""
-    return encode_examples(documents, tokenizer, args.max_length, args.seed * 1000 + epoch)
+    return pretraining.encode_examples(
+        documents, tokenizer, args.max_length, args.seed * 1000 + epoch
+    )
 
 
 def build_model(args: argparse.Namespace, tokenizer):
@@ -212,48 +169,35 @@ def build_model(args: argparse.Namespace, tokenizer):
 def export(model, tokenizer, log: dict, args: argparse.Namespace, final: bool) -> None:
     """Save model + tokenizer + log + card in Hugging Face format (atomically replace the folder)."""
     import copy
-    import shutil
 
-    target = args.export_dir
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    exported = copy.deepcopy(model).eval()
-    exported.config.hidden_dropout_prob = 0.1
-    exported.config.attention_probs_dropout_prob = 0.1
-    exported.save_pretrained(partial, safe_serialization=True)
-    # Inputs longer than the position embeddings would fail: truncate at the training length.
-    tokenizer.model_max_length = args.max_length
-    tokenizer.save_pretrained(partial)
-    plot_training(log, partial / "training_curves.png")
-    (partial / "training_log.json").write_text(json.dumps(log, indent=1) + "\n")
-    (partial / "README.md").write_text(model_card(model, log, args, final))
-    replace_folder(partial, target)
-    print(f"exported {'final' if final else 'intermediate'} model to {target}", flush=True)
+    with checkpoints.export_folder(args.export_dir, final) as partial:
+        exported = copy.deepcopy(model).eval()
+        exported.config.hidden_dropout_prob = 0.1
+        exported.config.attention_probs_dropout_prob = 0.1
+        exported.save_pretrained(partial, safe_serialization=True)
+        # Inputs longer than the position embeddings would fail: truncate at the training length.
+        tokenizer.model_max_length = args.max_length
+        tokenizer.save_pretrained(partial)
+        card = model_card(model, log, args, final)
+        checkpoints.write_training_record(partial, log, card, plot_training)
 
 
 def plot_training(log: dict, path: Path) -> None:
     """The loss curves and held-out accuracies of ``log``, as the model card's figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     history, evaluations = log["history"], log["evaluations"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    tokens = [h["tokens"] / 1e6 for h in history]
-    left.plot(tokens, [h["mlm_loss"] for h in history], lw=0.6, label="MLM loss")
-    left.plot(tokens, [h["nsp_loss"] for h in history], lw=0.6, label="NSP loss")
-    left.set(xlabel="tokens processed (millions)", ylabel="training loss (nats)")
-    left.legend()
-    eval_tokens = [e["tokens"] / 1e6 for e in evaluations]
-    right.plot(eval_tokens, [e["mlm_accuracy"] for e in evaluations], "o-", label="masked top-1")
-    right.plot(eval_tokens, [e["nsp_accuracy"] for e in evaluations], "s-", label="NSP")
-    right.set(xlabel="tokens processed (millions)", ylabel="held-out accuracy", ylim=(0, 1))
-    right.legend()
-    fig.suptitle("course-bert pretraining (scripts/pretrain_course_bert.py)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    title = "course-bert pretraining (scripts/pretrain_course_bert.py)"
+    with checkpoints.training_figure(path, title) as (left, right):
+        tokens = [h["tokens"] / 1e6 for h in history]
+        for key, label in [("mlm_loss", "MLM loss"), ("nsp_loss", "NSP loss")]:
+            left.plot(tokens, [h[key] for h in history], lw=0.6, label=label)
+        left.set(xlabel="tokens processed (millions)", ylabel="training loss (nats)")
+        eval_tokens = [e["tokens"] / 1e6 for e in evaluations]
+        for key, style, label in [
+            ("mlm_accuracy", "o-", "masked top-1"),
+            ("nsp_accuracy", "s-", "NSP"),
+        ]:
+            right.plot(eval_tokens, [e[key] for e in evaluations], style, label=label)
+        right.set(xlabel="tokens processed (millions)", ylabel="held-out accuracy", ylim=(0, 1))
 
 
 def model_card(model, log: dict, args: argparse.Namespace, final: bool) -> str:
@@ -359,7 +303,7 @@ def main() -> None:
     print(f"train documents {len(data['train']):,}, tokens {train_tokens:,}", flush=True)
 
     # A fixed held-out evaluation set: pairs and masks drawn once with fixed seeds.
-    eval_batches = heldout_batches(
+    eval_batches = pretraining.heldout_batches(
         data["heldout"], tokenizer, args.eval_pairs, args.max_length, args.seed
     )
 
@@ -375,10 +319,10 @@ def main() -> None:
     )
     warmup = max(1, int(args.warmup * args.steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: linear_warmup_decay(step, args.steps, warmup)
+        optimizer, lambda step: pretraining.linear_warmup_decay(step, args.steps, warmup)
     )
     log = {
-        "config": run_config(args, ROOT),
+        "config": checkpoints.run_config(args, ROOT),
         "corpus": {
             "statistics": data["statistics"],
             "train_statistics": data["train_statistics"],
@@ -398,11 +342,13 @@ def main() -> None:
     }
     checkpoint_path = args.run_dir / "checkpoint.pt"
     resumed = (
-        None if args.trial else resume(checkpoint_path, model, optimizer, scheduler, args.steps)
+        None
+        if args.trial
+        else checkpoints.resume(checkpoint_path, model, optimizer, scheduler, args.steps)
     )
     if resumed is not None:
         log = resumed
-        log["config"] = run_config(args, ROOT)
+        log["config"] = checkpoints.run_config(args, ROOT)
     if args.export_only:
         if not log["step"]:
             raise SystemExit(
@@ -413,7 +359,7 @@ def main() -> None:
         return
 
     def checkpoint() -> None:
-        save_checkpoint(checkpoint_path, model.state_dict(), optimizer, scheduler, log)
+        checkpoints.save_checkpoint(checkpoint_path, model.state_dict(), optimizer, scheduler, log)
 
     # Epoch e uses pairs drawn with seed (seed, e); the step counter tells where to resume.
     epoch, position = 0, 0
@@ -441,13 +387,15 @@ def main() -> None:
             examples = epoch_examples(data["train"], epoch, args, tokenizer)
             position = 0
         generator = torch.Generator().manual_seed(args.seed * 1_000_003 + log["step"])
-        batch = make_batch(
+        batch = pretraining.make_batch(
             examples[position : position + args.batch_size], tokenizer, generator, vocab
         )
         position += args.batch_size
-        loss, *_ = pretraining_forward(model, batch)
+        loss, *_ = pretraining.pretraining_forward(model, batch)
         tokens = int(batch["attention_mask"].sum())
-        train_step(loss.total, optimizer, scheduler, model.parameters(), log, tokens, elapsed)
+        checkpoints.train_step(
+            loss.total, optimizer, scheduler, model.parameters(), log, tokens, elapsed
+        )
         if log["step"] % 10 == 0 or log["step"] == 1:
             log["history"].append(
                 {
@@ -473,7 +421,7 @@ def main() -> None:
             result = {
                 "step": log["step"],
                 "tokens": log["tokens_seen"],
-                **evaluate_pretraining(model, eval_batches),
+                **pretraining.evaluate_pretraining(model, eval_batches),
             }
             log["evaluations"].append(result)
             print(
@@ -481,8 +429,10 @@ def main() -> None:
                 f"NSP acc {result['nsp_accuracy']:.3f} ({log['train_seconds'] / 60:.1f} min)",
                 flush=True,
             )
-        if log["step"] % args.checkpoint_every == 0 or log["step"] == args.steps:
-            checkpoint()
+        due = log["step"] % args.checkpoint_every == 0 or log["step"] == args.steps
+        if checkpoints.checkpoint_when_due(log, args, checkpoint):
+            return
+        if due:
             minutes = log["train_seconds"] / 60
             if (
                 not log["exported_intermediate"]
@@ -494,16 +444,12 @@ def main() -> None:
                         {
                             "step": log["step"],
                             "tokens": log["tokens_seen"],
-                            **evaluate_pretraining(model, eval_batches),
+                            **pretraining.evaluate_pretraining(model, eval_batches),
                         }
                     )
                 export(model, tokenizer, log, args, final=False)
                 log["exported_intermediate"] = True
                 checkpoint()
-        if args.stop_after and log["step"] >= args.stop_after and log["step"] < args.steps:
-            checkpoint()
-            print(f"\nstopped at step {log['step']} (--stop-after); rerun to resume", flush=True)
-            return
     progress.close()
     export(model, tokenizer, log, args, final=True)
     print(
