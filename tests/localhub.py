@@ -24,15 +24,31 @@ import netblock
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-class LocalHub:
-    """Serve model and data set repositories (id -> folder of files) on 127.0.0.1 until :meth:`close`."""
+Repos = dict[str, "Path | dict[str, Path]"]
 
-    def __init__(self, repos: dict[str, Path], datasets: dict[str, Path] | None = None):
+
+def revision_commit(revision: str) -> str:
+    """The commit the hub reports for ``revision`` (``main`` is :data:`COMMIT`)."""
+    return COMMIT if revision == "main" else hashlib.sha1(revision.encode()).hexdigest()
+
+
+class LocalHub:
+    """Serve model and data set repositories on 127.0.0.1 until :meth:`close`.
+
+    A repository is a folder of files (its ``main``), or ``{revision: folder}`` with other branches
+    beside ``main``: ``{"main": script_repo, "refs/convert/parquet": parquet_files}`` is a data set
+    as the hub keeps one whose ``main`` holds a loading script. An unknown revision is a 404.
+    """
+
+    def __init__(self, repos: Repos, datasets: Repos | None = None):
+        def branches(folder) -> dict[str, Path]:
+            folders = folder if isinstance(folder, dict) else {"main": folder}
+            return {revision: Path(path) for revision, path in folders.items()}
+
         self.kinds = {
-            "models": {repo_id: Path(folder) for repo_id, folder in repos.items()},
-            "datasets": {repo_id: Path(folder) for repo_id, folder in (datasets or {}).items()},
+            "models": {repo_id: branches(folder) for repo_id, folder in repos.items()},
+            "datasets": {repo_id: branches(f) for repo_id, f in (datasets or {}).items()},
         }
-        self.repos = self.kinds["models"]
         self.requests: list[tuple[str, str]] = []
         hub = self
 
@@ -69,11 +85,20 @@ class LocalHub:
                 return repo_id, path[len(repo_id) :].lstrip("/")
         return None
 
-    def _entries(
-        self, kind: str, repo_id: str, under: str = "", recursive: bool = True
-    ) -> list[dict]:
+    def _revision(self, kind: str, repo_id: str, rest: str) -> tuple[Path, str, str] | None:
+        """``(folder, commit, what follows)`` for ``rest`` = ``<revision>[/...]``, where a revision is
+        a branch name (which may hold slashes, as ``refs/convert/parquet`` does) or its commit."""
+        names = {}
+        for revision, folder in self.kinds[kind][repo_id].items():
+            names[revision] = names[revision_commit(revision)] = (folder, revision_commit(revision))
+        for name in sorted(names, key=len, reverse=True):
+            if rest == name or rest.startswith(name + "/"):
+                return *names[name], rest[len(name) :].lstrip("/")
+        return None
+
+    @staticmethod
+    def _entries(folder: Path, under: str = "", recursive: bool = True) -> list[dict]:
         """Tree entries (files and folders) below ``under``, as the hub's tree API lists them."""
-        folder = self.kinds[kind][repo_id]
         base = folder / under if under else folder
         paths = base.rglob("*") if recursive else base.glob("*")
         entries = []
@@ -107,19 +132,13 @@ class LocalHub:
         if found is None or "/resolve/" not in f"/{found[1]}":
             return self._not_found(request, send_body)
         repo_id, rest = found
-        # resolve/<revision>/<file>; a revision may hold slashes (refs/convert/parquet)
-        rest = rest.removeprefix("resolve/")
-        folder = self.kinds[kind][repo_id]
-        filename = next(
-            (
-                rest[i + 1 :]
-                for i in range(len(rest))
-                if rest[i] == "/" and (folder / rest[i + 1 :]).is_file()
-            ),
-            None,
-        )
-        headers = {"X-Repo-Commit": COMMIT}
-        if filename is None:
+        revision = self._revision(kind, repo_id, rest.removeprefix("resolve/"))
+        if revision is None:
+            return self._send(request, 404, b'{"error": "Revision not found"}', send_body,
+                              {"X-Error-Code": "RevisionNotFound"})  # fmt: skip
+        folder, commit, filename = revision
+        headers = {"X-Repo-Commit": commit}
+        if not filename or not (folder / filename).is_file():
             headers["X-Error-Code"] = "EntryNotFound"
             return self._send(request, 404, b'{"error": "Entry not found"}', send_body, headers)
         body = (folder / filename).read_bytes()
@@ -131,24 +150,28 @@ class LocalHub:
         if found is None:
             return self._not_found(request, send_body)
         repo_id, tail = found
-        if tail.startswith("tree/"):
-            # tree/<revision>[/<path>]: the revision is the commit or "main" here (no slashes)
-            _, _revision, *under = tail.split("/", 2)
+        # <action>/<revision>[/<path>] (tree, paths-info, revision), or the repository's main
+        action, _, rest = tail.partition("/") if tail else ("revision", "", "main")
+        revision = self._revision(kind, repo_id, rest or "main")
+        if revision is None:
+            return self._send(request, 404, b'{"error": "Revision not found"}', send_body,
+                              {"X-Error-Code": "RevisionNotFound"})  # fmt: skip
+        folder, commit, under = revision
+        if action == "tree":
             recursive = "recursive=true" in query.lower() or "recursive=1" in query
-            entries = self._entries(kind, repo_id, under[0] if under else "", recursive)
-            body = json.dumps(entries).encode()
-        elif tail.startswith("paths-info/"):
+            body = json.dumps(self._entries(folder, under, recursive)).encode()
+        elif action == "paths-info":
             wanted = set(parse_qs(getattr(request, "posted", "")).get("paths", []))
-            entries = [e for e in self._entries(kind, repo_id) if e["path"] in wanted]
+            entries = [e for e in self._entries(folder) if e["path"] in wanted]
             body = json.dumps(entries).encode()
         else:
-            files = [e["path"] for e in self._entries(kind, repo_id) if e["type"] == "file"]
+            files = [e["path"] for e in self._entries(folder) if e["type"] == "file"]
             body = json.dumps({
-                "id": repo_id, "modelId": repo_id, "sha": COMMIT, "private": False,
+                "id": repo_id, "modelId": repo_id, "sha": commit, "private": False,
                 "disabled": False, "gated": False, "tags": [], "library_name": "transformers",
                 "siblings": [{"rfilename": name} for name in files],
             }).encode()  # fmt: skip
-        self._send(request, 200, body, send_body, {"X-Repo-Commit": COMMIT}, "application/json")
+        self._send(request, 200, body, send_body, {"X-Repo-Commit": commit}, "application/json")
 
     @staticmethod
     def _send(request, status: int, body: bytes, send_body: bool, headers: dict[str, str],
@@ -172,7 +195,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def hub_mode(
-    tmp_path: Path, repos: dict[str, Path] | None = None, datasets: dict[str, Path] | None = None
+    tmp_path: Path, repos: Repos | None = None, datasets: Repos | None = None
 ) -> Iterator[tuple[LocalHub, dict[str, str], Path]]:
     """``(hub, env, netlog)``: a :class:`LocalHub` serving ``repos`` and ``datasets`` until the block
     ends, and the environment of a process in ``CH11_SOURCE=hub`` mode pointed at it (``HF_ENDPOINT``,

@@ -342,4 +342,5 @@ def load_conll2003_from_hub():
     """CoNLL-2003 from the Hugging Face hub (online users), in the shared schema."""
     import datasets
 
-    return adapt_conll2003(datasets.load_dataset(CONLL2003_HUB_ID))
+    revision = resources.HUB_DATASET_REVISIONS["ner"]  # parquet: main is a loading script
+    return adapt_conll2003(datasets.load_dataset(CONLL2003_HUB_ID, revision=revision))
