@@ -6,11 +6,11 @@ prefix of the same held-out evaluation set, with the library's evaluation code.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from shipped_models import shipped_model_fixtures
 from transformers import BertForPreTraining, pipeline
 
 from ch11lib import resources
@@ -29,19 +29,7 @@ def location() -> Path:
     return Path(resources.model_location("course-bert"))
 
 
-@pytest.fixture(scope="module")
-def model():
-    return resources.load_model("course-bert", BertForPreTraining)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return resources.load_tokenizer("course-bert")
-
-
-@pytest.fixture(scope="module")
-def log(location):
-    return json.loads((location / "training_log.json").read_text())
+model, tokenizer, log = shipped_model_fixtures("course-bert", BertForPreTraining)
 
 
 def test_files_and_size_limit(location, model, tokenizer):

@@ -4,10 +4,9 @@ fill-mask pipeline, and its card's everyday-cloze figures are recomputed and mee
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
+from shipped_models import shipped_model_fixtures
 from transformers import BertForMaskedLM, pipeline
 
 from ch11lib import resources
@@ -17,19 +16,7 @@ ASSET = resources.ASSETS_DIR / "minilm_mlm"
 FILE_LIMIT_BYTES = 25 * 2**20
 
 
-@pytest.fixture(scope="module")
-def log() -> dict:
-    return json.loads((ASSET / "training_log.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def model():
-    return resources.load_model("minilm-mlm", BertForMaskedLM)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return resources.load_tokenizer("minilm-mlm")
+model, tokenizer, log = shipped_model_fixtures("minilm-mlm", BertForMaskedLM)
 
 
 def test_asset_fits_in_git_and_stores_only_what_changed(log):
