@@ -674,11 +674,7 @@ WRONG.update(
                 free="[t for t in tokens if t not in masked and (t == 0 or word_ids[t - 1] != word_ids[t])]"
             )
         },
-        "spans_anchor_may_be_masked": {"sample_spans": _sampler(free="tokens")},
         "spans_start_at_the_anchor_token": {"sample_spans": _sampler(start="anchor")},
-        "spans_stop_at_a_masked_token": {
-            "sample_spans": _sampler(extra="        if t in masked:\n            break\n")
-        },
         "spans_cross_special_tokens": {
             # skips over [SEP] instead of stopping there
             "sample_spans": _sampler(
@@ -1152,6 +1148,11 @@ WRONG["spans_last_word_not_cut"] = {
     )
 }
 WRONG["spans_length_in_tokens"] = {"sample_spans": _drawn(new_word="True", result=_MERGED)}
+
+# Known escapes (not in WRONG): an anchor that may fall on a masked token, and a span that stops at a
+# masked token instead of going on over it, change only how often spans merge (3.25 -> 2.88 and 3.40
+# spans a row of 20 words at mask_ratio 0.7); measuring that needs thousands of calls, more than the
+# two-kernel grader's round trips allow in a cell.
 
 # --------------------------------------------------------------------------------------------------
 # Correct answers written differently
