@@ -456,3 +456,332 @@ CORRECT["addmm_manual_softmax_memoised_viterbi"] = {
         return torch.cat([hidden.index_select(0, starts), hidden.index_select(0, ends), weights @ hidden], dim=-1)
     """),
 }
+
+
+# --- CRF forward algorithm, distillation, and calls into the course library ---------------------------
+
+
+def _crf(body: str) -> str:
+    return "def crf_log_partition(emissions, transitions, start, end):\n" + _body(body)
+
+
+def _soft(body: str) -> str:
+    return "def soft_target_loss(student_logits, teacher_logits, temperature):\n" + _body(body)
+
+
+def _distill(
+    body: str, signature: str = "temperature=2.0, soft_weight=5.0, hard_weight=2.0"
+) -> str:
+    return f"def distillation_loss(student_logits, teacher_logits, labels, {signature}):\n" + _body(
+        body
+    )
+
+
+_CRF = """
+alpha = {init}
+for i in range(1, emissions.shape[0]):
+    alpha = {step}
+return {final}
+"""
+
+
+def _crf_variant(
+    init: str = "start + emissions[0]",
+    step: str = "torch.logsumexp(alpha[:, None] + transitions, dim=0) + emissions[i]",
+    final: str = "torch.logsumexp(alpha + end, dim=0)",
+) -> str:
+    return _crf(_CRF.format(init=init, step=step, final=final))
+
+
+_SOFT = """
+log_q = {log_q}
+log_p = {log_p}
+kl = {kl}
+return {scale} * kl
+"""
+
+
+def _soft_variant(
+    log_q: str = "F.log_softmax(student_logits / temperature, dim=-1)",
+    log_p: str = "F.log_softmax(teacher_logits / temperature, dim=-1)",
+    kl: str = "(log_p.exp() * (log_p - log_q)).sum(dim=-1).mean()",
+    scale: str = "temperature**2",
+) -> str:
+    return _soft(_SOFT.format(log_q=log_q, log_p=log_p, kl=kl, scale=scale))
+
+
+_DISTILL = """
+soft = {soft}
+hard = {hard}
+return {total}
+"""
+
+
+def _distill_variant(
+    soft: str = "soft_target_loss(student_logits, teacher_logits, temperature)",
+    hard: str = "F.cross_entropy(student_logits, labels)",
+    total: str = "soft_weight * soft + hard_weight * hard",
+    signature: str = "temperature=2.0, soft_weight=5.0, hard_weight=2.0",
+) -> str:
+    return _distill(_DISTILL.format(soft=soft, hard=hard, total=total), signature)
+
+
+WRONG.update(
+    {
+        # --- the course library instead of one's own code (switched off while grading) ------------
+        "library_align_labels": {
+            "align_labels": _align("""
+                from ch11lib import tagging
+                return tagging.align_labels(word_ids, word_labels, label_all_subwords=label_all_subwords,
+                                            b_to_i=b_to_i)
+            """)
+        },
+        "library_enumerate_spans_old_name": {
+            "enumerate_spans": _spans("""
+                from ch11lib.span_heads import enumerate_spans as library_spans
+                return library_spans(n_tokens, max_width)
+            """)
+        },
+        "library_enumerate_spans_imported_at_top": {
+            "enumerate_spans": "from ch11lib.span_ner import enumerate_spans\n"
+        },
+        "library_crf_log_partition": {
+            "crf_log_partition": _crf("""
+                from ch11lib.tagging import CRF
+                crf = CRF(emissions.shape[1])
+                crf.transitions.data, crf.start_transitions.data = transitions, start
+                crf.end_transitions.data = end
+                return crf.log_partition(emissions[None])[0]
+            """)
+        },
+        "library_viterbi": {
+            "viterbi": _viterbi("""
+                from ch11lib import tagging
+                crf = tagging.CRF(emissions.shape[1])
+                with torch.no_grad():
+                    crf.transitions.copy_(transitions)
+                    crf.start_transitions.copy_(start)
+                    crf.end_transitions.copy_(end)
+                path = crf.decode(emissions[None])[0]
+                score = start[path[0]] + end[path[-1]] + sum(emissions[i, t] for i, t in enumerate(path))
+                return path, float(score + sum(transitions[a, b] for a, b in zip(path, path[1:])))
+            """)
+        },
+        "library_soft_target_loss": {
+            "soft_target_loss": _soft("""
+                from ch11lib import distillation
+                return distillation.soft_target_loss(student_logits, teacher_logits, temperature)
+            """)
+        },
+        "library_hard_loss": {
+            "cls_loss": _cls_loss("""
+                from ch11lib.distillation import hard_loss
+                return hard_loss(logits, labels)
+            """)
+        },
+        # --- CRF forward algorithm ----------------------------------------------------------------
+        "crf_log_of_sum_of_exp_overflows": {
+            "crf_log_partition": _crf_variant(
+                step="(alpha[:, None] + transitions).exp().sum(dim=0).log() + emissions[i]",
+                final="(alpha + end).exp().sum().log()",
+            )
+        },
+        "crf_max_instead_of_logsumexp": {
+            "crf_log_partition": _crf_variant(
+                step="(alpha[:, None] + transitions).max(dim=0).values + emissions[i]",
+                final="(alpha + end).max()",
+            )
+        },
+        "crf_without_start": {"crf_log_partition": _crf_variant(init="emissions[0].clone()")},
+        "crf_without_end": {
+            "crf_log_partition": _crf_variant(final="torch.logsumexp(alpha, dim=0)")
+        },
+        "crf_transposed_transitions": {
+            "crf_log_partition": _crf_variant(
+                step="torch.logsumexp(alpha[:, None] + transitions.T, dim=0) + emissions[i]"
+            )
+        },
+        "crf_logsumexp_over_the_wrong_axis": {
+            "crf_log_partition": _crf_variant(
+                step="torch.logsumexp(alpha[:, None] + transitions, dim=1) + emissions[i]"
+            )
+        },
+        "crf_returns_a_float": {
+            "crf_log_partition": _crf_variant(final="float(torch.logsumexp(alpha + end, dim=0))")
+        },
+        "crf_in_place_on_start": {
+            "crf_log_partition": _crf("""
+                alpha = start
+                alpha += emissions[0]
+                for i in range(1, emissions.shape[0]):
+                    alpha = torch.logsumexp(alpha[:, None] + transitions, dim=0) + emissions[i]
+                return torch.logsumexp(alpha + end, dim=0)
+            """)
+        },
+        "crf_sums_the_final_scores": {
+            "crf_log_partition": _crf_variant(final="(alpha + end).sum()")
+        },
+        "crf_forgets_the_first_emission": {"crf_log_partition": _crf_variant(init="start.clone()")},
+        "crf_detached": {
+            "crf_log_partition": _crf_variant(final="torch.logsumexp(alpha + end, dim=0).detach()")
+        },
+        "crf_log_mean_exp": {
+            "crf_log_partition": _crf_variant(
+                step="torch.logsumexp(alpha[:, None] + transitions, dim=0) - math.log(len(alpha)) + emissions[i]"
+            )
+        },
+        "crf_emission_added_before_the_transition": {
+            "crf_log_partition": _crf_variant(
+                step="torch.logsumexp(alpha[:, None] + emissions[i][:, None] + transitions, dim=0)"
+            )
+        },
+        # --- soft-target loss -----------------------------------------------------------------------
+        "soft_kl_reversed": {
+            "soft_target_loss": _soft_variant(
+                kl="(log_q.exp() * (log_q - log_p)).sum(dim=-1).mean()"
+            )
+        },
+        "soft_without_t_squared": {"soft_target_loss": _soft_variant(scale="1.0")},
+        "soft_times_t_not_t_squared": {"soft_target_loss": _soft_variant(scale="temperature")},
+        "soft_divides_by_t_squared": {"soft_target_loss": _soft_variant(scale="temperature**-2")},
+        "soft_kl_div_mean_over_entries": {
+            "soft_target_loss": _soft_variant(
+                kl='F.kl_div(log_q, log_p, reduction="mean", log_target=True)'
+            )
+        },
+        "soft_kl_div_sum_over_batch": {
+            "soft_target_loss": _soft_variant(
+                kl='F.kl_div(log_q, log_p, reduction="sum", log_target=True)'
+            )
+        },
+        "soft_kl_div_arguments_swapped": {
+            "soft_target_loss": _soft_variant(
+                kl='F.kl_div(log_p, log_q.exp(), reduction="batchmean")'
+            )
+        },
+        "soft_kl_div_log_target_forgotten": {
+            "soft_target_loss": _soft_variant(kl='F.kl_div(log_q, log_p, reduction="batchmean")')
+        },
+        "soft_temperature_only_on_the_student": {
+            "soft_target_loss": _soft_variant(log_p="F.log_softmax(teacher_logits, dim=-1)")
+        },
+        "soft_no_temperature_inside": {
+            "soft_target_loss": _soft_variant(
+                log_q="F.log_softmax(student_logits, dim=-1)",
+                log_p="F.log_softmax(teacher_logits, dim=-1)",
+            )
+        },
+        "soft_log_of_softmax_underflows": {
+            "soft_target_loss": _soft_variant(
+                log_q="(student_logits / temperature).softmax(dim=-1).log()",
+                log_p="(teacher_logits / temperature).softmax(dim=-1).log()",
+            )
+        },
+        "soft_cross_entropy_not_kl": {
+            "soft_target_loss": _soft_variant(kl="-(log_p.exp() * log_q).sum(dim=-1).mean()")
+        },
+        "soft_mean_over_labels_too": {
+            "soft_target_loss": _soft_variant(kl="(log_p.exp() * (log_p - log_q)).mean()")
+        },
+        # --- distillation loss ------------------------------------------------------------------------
+        "distill_hard_loss_at_temperature": {
+            "distillation_loss": _distill_variant(
+                hard="F.cross_entropy(student_logits / temperature, labels)"
+            )
+        },
+        "distill_weights_swapped": {
+            "distillation_loss": _distill_variant(total="hard_weight * soft + soft_weight * hard")
+        },
+        "distill_weights_ignored": {
+            "distillation_loss": _distill_variant(total="5.0 * soft + 2.0 * hard")
+        },
+        "distill_hard_labels_from_the_teacher": {
+            "distillation_loss": _distill_variant(
+                hard="F.cross_entropy(student_logits, teacher_logits.argmax(dim=-1))"
+            )
+        },
+        "distill_convex_mix": {
+            "distillation_loss": _distill_variant(
+                total="soft_weight * soft + (1 - soft_weight) * hard"
+            )
+        },
+        "distill_default_temperature_one": {
+            "distillation_loss": _distill_variant(
+                signature="temperature=1.0, soft_weight=5.0, hard_weight=2.0"
+            )
+        },
+        "distill_hard_loss_summed": {
+            "distillation_loss": _distill_variant(
+                hard='F.cross_entropy(student_logits, labels, reduction="sum")'
+            )
+        },
+        "distill_temperature_ignored": {
+            "distillation_loss": _distill_variant(
+                soft="soft_target_loss(student_logits, teacher_logits, 2.0)"
+            )
+        },
+        "distill_soft_without_t_squared": {
+            "distillation_loss": _distill_variant(
+                soft="soft_target_loss(student_logits, teacher_logits, temperature) / temperature**2"
+            )
+        },
+    }
+)
+
+_CORRECT_NEW = [
+    {
+        # the max-shift written out, and the vectorised step with the emission inside the logsumexp
+        "crf_log_partition": _crf("""
+            def log_sum_exp(x, dim):
+                m = x.max(dim=dim, keepdim=True).values
+                return (m + (x - m).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim)
+
+            alpha = start + emissions[0]
+            for i in range(1, len(emissions)):
+                alpha = log_sum_exp(alpha[:, None] + transitions + emissions[i][None, :], dim=0)
+            return log_sum_exp(alpha + end, dim=0)
+        """),
+        "soft_target_loss": _soft("""
+            log_q = F.log_softmax(student_logits / temperature, dim=-1)
+            log_p = F.log_softmax(teacher_logits / temperature, dim=-1)
+            return F.kl_div(log_q, log_p, reduction="batchmean", log_target=True) * temperature * temperature
+        """),
+        "distillation_loss": _distill("""
+            t = temperature
+            log_q = F.log_softmax(student_logits / t, dim=-1)
+            p = F.softmax(teacher_logits / t, dim=-1)
+            soft = t * t * F.kl_div(log_q, p, reduction="sum") / student_logits.shape[0]
+            hard = F.nll_loss(F.log_softmax(student_logits, dim=-1), labels)
+            return hard_weight * hard + soft_weight * soft
+        """),
+    },
+    {
+        # the backward algorithm: beta from the end, then log Z from the start
+        "crf_log_partition": _crf("""
+            n = emissions.shape[0]
+            beta = end
+            for i in range(n - 1, 0, -1):
+                beta = torch.logsumexp(transitions + (emissions[i] + beta)[None, :], dim=1)
+            return torch.logsumexp(start + emissions[0] + beta, dim=-1)
+        """),
+        # entropy and cross-entropy separately: KL(p || q) = sum p log p - sum p log q
+        "soft_target_loss": _soft("""
+            p = torch.softmax(teacher_logits / temperature, dim=1)
+            log_p = torch.log_softmax(teacher_logits / temperature, dim=1)
+            log_q = torch.log_softmax(student_logits / temperature, dim=1)
+            per_example = (p * log_p).sum(1) - (p * log_q).sum(1)
+            return temperature**2 * per_example.sum() / len(per_example)
+        """),
+        "distillation_loss": _distill("""
+            log_q = student_logits.log_softmax(-1)
+            hard = -log_q[torch.arange(len(labels)), labels].mean()
+            return soft_weight * soft_target_loss(student_logits, teacher_logits, temperature) + hard_weight * hard
+        """),
+    },
+]
+for _name, _cells in zip(
+    ("vectorised_and_library_calls", "addmm_manual_softmax_memoised_viterbi"),
+    _CORRECT_NEW,
+    strict=True,
+):
+    CORRECT[_name].update(_cells)
