@@ -318,7 +318,7 @@ def standardize(vectors, mean, sd):
     },
 }
 
-CORRECT["plain_python_torch_and_sklearn"] = {
+CORRECT["plain_python_and_torch_ddof1"] = {
     "sampling_probabilities": """
 def sampling_probabilities(counts, alpha):
     if not 0 < alpha <= 1:
