@@ -20,9 +20,11 @@ What the hub gives, name by name (the ``hub_id`` of :data:`MODELS`, :data:`HUB_D
 - ``"minilm"``: ``sentence-transformers/all-MiniLM-L6-v2``, the same model as offline, downloaded.
   Chapter 01, chapters 07-12 and every assignment ask for it (the assignments check shapes and
   values against it), so on those pages hub mode changes where MiniLM comes from, not the model.
-- ``"encoder"``, ``"course-bert"``, ``"minilm-mlm"``: ``bert-base-uncased``. Caveat: chapters 02-04
-  also read the course BERT's training log and card next to ``model_location("course-bert")``,
-  which the hub model does not have; those cells do not run in hub mode yet.
+- ``"encoder"``, ``"minilm-mlm"``: ``bert-base-uncased``.
+- ``"course-bert"``: the course's own BERT from ``ch11lib/assets`` in both modes (``hub_id`` None).
+  It is on no hub: chapters 02-04 are about *its* pretraining and read its training log and card,
+  which ``bert-base-uncased`` does not have; the pages that want a full-size BERT ask for
+  ``"encoder"`` or ``"minilm-mlm"``.
 - data sets ``"supersense"``, ``"nli"``, ``"ner"``: GLUE SST-2, MultiNLI, CoNLL-2003
   (:data:`HUB_DATASET_IDS`); the others (the multilingual dialogues, SimLex-999, WordSim-353) have
   no hub version, and :func:`load_dataset` says so.
@@ -142,7 +144,7 @@ class ModelSpec:
     name: str
     description: str
     embedded: Callable[[], Path]
-    hub_id: str
+    hub_id: str | None  # None: the shipped model in both modes (it is on no hub)
     install_hint: str = "make install"
 
 
@@ -156,9 +158,9 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "course-bert": ModelSpec(
         "course-bert",
-        "the course's own small BERT, pretrained with MLM + NSP (offline); bert-base-uncased online",
+        "the course's own small BERT, pretrained with MLM + NSP (shipped; the same in both modes)",
         _course_bert_dir,
-        "bert-base-uncased",
+        None,
         "git checkout -- ch11lib/assets/course_bert  (or retrain: python scripts/pretrain_course_bert.py)",
     ),
     "minilm-mlm": ModelSpec(
@@ -183,7 +185,7 @@ MODELS["encoder"] = ModelSpec(
 def model_location(name: str) -> str:
     """A local directory (embedded) or a hub id (hub) for the model called ``name``."""
     spec = _model_spec(name)
-    if get_source() == "hub":
+    if get_source() == "hub" and spec.hub_id is not None:
         return spec.hub_id
     path = spec.embedded()
     if not (path / "config.json").is_file():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -42,6 +43,11 @@ def test_hub_switch_names_the_real_models(monkeypatch):
     monkeypatch.setenv(resources.SOURCE_ENV, "hub")
     assert resources.model_location("encoder") == "bert-base-uncased"
     assert resources.model_location("minilm") == "sentence-transformers/all-MiniLM-L6-v2"
+    assert resources.model_location("minilm-mlm") == "bert-base-uncased"
+    # The course's own BERT is on no hub: chapters 02-04 read its training log and card beside it.
+    course = resources.model_location("course-bert")
+    assert course == str(resources.ASSETS_DIR / "course_bert"), course
+    assert (Path(course) / "training_log.json").is_file()
 
 
 def test_bad_switch_value_and_unknown_names_are_explained(monkeypatch):
