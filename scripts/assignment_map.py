@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib.util
 import re
 import sys
 from dataclasses import dataclass, field
@@ -88,13 +87,11 @@ CHAPTERS: dict[str, dict[str, int]] = {
 
 
 def _build_module():
-    spec = importlib.util.spec_from_file_location(
-        "build_assignments", REPO_ROOT / "scripts" / "build_assignments.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
+    """``scripts/build_assignments.py`` (which reads the sources), imported from beside this script."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import build_assignments
+
+    return build_assignments
 
 
 @dataclass
