@@ -331,24 +331,24 @@ def test_every_submission_is_graded_as_its_answers_deserve(batch: Batch) -> None
         assert shortcut.score < shortcut.max_score, f"{name}: the shortcut is not caught"
 
 
-def test_tampering_early_gains_nothing(batch: Batch) -> None:
+def _assert_tampering_gains_nothing(batch: Batch, student: str, what: str) -> None:
+    """The student's grades are exactly what its answers deserve, never more."""
     name = _assignment(batch)
-    got = batch.course.scores(name)["tamper_early"]
-    want = batch.expected["tamper_early"]
+    got = batch.course.scores(name)[student]
+    want = batch.expected[student]
     gained = {g: (got[g], c.points) for g, c in want.cells.items() if got[g] > c.points}
-    assert not gained, f"{name}: patching before the first locked cell gained points: {gained}"
-    # the patches live in the student's kernel; the tests run in the trusted one
+    assert not gained, f"{name}: {what} gained points: {gained}"
     assert got == want.verdicts(), f"{name}: {got} != {want.verdicts()}"
+
+
+def test_tampering_early_gains_nothing(batch: Batch) -> None:
+    # the patches live in the student's kernel; the tests run in the trusted one
+    _assert_tampering_gains_nothing(batch, "tamper_early", "patching before the first locked cell")
 
 
 def test_patching_from_inside_a_test_gains_nothing(batch: Batch) -> None:
-    name = _assignment(batch)
-    got = batch.course.scores(name)["tamper_call"]
-    want = batch.expected["tamper_call"]
-    gained = {g: (got[g], c.points) for g, c in want.cells.items() if got[g] > c.points}
-    assert not gained, f"{name}: answers that patch torch when called gained points: {gained}"
     # patching during a call changes the student's kernel only: the verdicts are the answers'
-    assert got == want.verdicts(), f"{name}: {got} != {want.verdicts()}"
+    _assert_tampering_gains_nothing(batch, "tamper_call", "answers that patch torch when called")
 
 
 def test_infinite_loop_is_cut(batch: Batch) -> None:
