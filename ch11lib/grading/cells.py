@@ -16,14 +16,21 @@ class GraderIntegrityError(Exception):
 # --------------------------------------------------------------------------------------------------
 
 
+def parse(source: str) -> ast.Module | None:
+    """The cell's syntax tree, or None for a cell that does not parse (a magic, a syntax error)."""
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
 def bound_names(source: str) -> set[str]:
     """Names a cell binds at top level: defs, classes, assignments, imports, loop/with targets.
 
     A cell that does not parse (a magic, a syntax error) binds nothing we can know of.
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse(source)
+    if tree is None:
         return set()
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -40,9 +47,8 @@ def bound_names(source: str) -> set[str]:
 
 def imported_roots(source: str) -> set[str]:
     """Top-level packages a cell imports (``import torch.nn.functional as F`` -> ``torch``)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse(source)
+    if tree is None:
         return set()
     roots: set[str] = set()
     for node in ast.walk(tree):
@@ -51,6 +57,54 @@ def imported_roots(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             roots.add(node.module.split(".")[0])
     return roots
+
+
+def top_level_names(source: str) -> set[str]:
+    """Names a cell binds at module level (not the locals of the functions it defines)."""
+    tree = parse(source)
+    if tree is None:
+        return set()
+    names: set[str] = set()
+
+    def targets(node: ast.AST) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    targets(target)
+            elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+                targets(node.target)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.For | ast.AsyncFor):
+                targets(node.target)
+                visit(node.body + node.orelse)
+            elif isinstance(node, ast.With | ast.AsyncWith):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        targets(item.optional_vars)
+                visit(node.body)
+            elif isinstance(node, ast.If | ast.While):
+                visit(node.body + node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body + node.orelse + node.finalbody)
+                for handler in node.handlers:
+                    if handler.name:
+                        names.add(handler.name)
+                    visit(handler.body)
+            elif isinstance(node, ast.Expr):
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.NamedExpr):
+                        targets(sub.target)
+
+    visit(tree.body)
+    return names
 
 
 def is_locked(cell: Any) -> bool:

@@ -36,59 +36,10 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from ch11lib.grading import forkkernel, sandbox
-from ch11lib.grading.cells import imported_roots, is_locked, is_test
+from ch11lib.grading.cells import imported_roots, is_locked, is_test, parse, top_level_names
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", flags=re.S)
 MARKER = "GRADED_WITHOUT_SANDBOX.txt"
-
-
-def top_level_names(source: str) -> set[str]:
-    """Names a cell binds at module level (not the locals of the functions it defines)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names: set[str] = set()
-
-    def targets(node: ast.AST) -> None:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name):
-                names.add(sub.id)
-
-    def visit(statements: list[ast.stmt]) -> None:
-        for node in statements:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.add(node.name)
-            elif isinstance(node, ast.Assign):
-                for target in node.targets:
-                    targets(target)
-            elif isinstance(node, ast.AnnAssign | ast.AugAssign):
-                targets(node.target)
-            elif isinstance(node, ast.Import | ast.ImportFrom):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
-            elif isinstance(node, ast.For | ast.AsyncFor):
-                targets(node.target)
-                visit(node.body + node.orelse)
-            elif isinstance(node, ast.With | ast.AsyncWith):
-                for item in node.items:
-                    if item.optional_vars is not None:
-                        targets(item.optional_vars)
-                visit(node.body)
-            elif isinstance(node, ast.If | ast.While):
-                visit(node.body + node.orelse)
-            elif isinstance(node, ast.Try):
-                visit(node.body + node.orelse + node.finalbody)
-                for handler in node.handlers:
-                    if handler.name:
-                        names.add(handler.name)
-                    visit(handler.body)
-            elif isinstance(node, ast.Expr):
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.NamedExpr):
-                        targets(sub.target)
-
-    visit(tree.body)
-    return names
 
 
 def student_names_from_gradebook(resources: dict[str, Any]) -> set[str] | None:
@@ -117,9 +68,8 @@ def locked_imports(cells: list[NotebookNode]) -> list[str]:
     for cell in cells:
         if not is_locked(cell):
             continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
+        tree = parse(cell.source)
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
