@@ -5,7 +5,12 @@ CONTRIBUTING.md) this script
 
 1. converts it with jupytext to ``solutions/<a>/<a>.ipynb`` without outputs, with cell ids derived from
    the nbgrader ``grade_id`` (or the cell's position) and a fixed notebook metadata block, so that
-   regenerating gives identical bytes;
+   regenerating gives identical bytes; a first, plain cell (the chapters' install cell,
+   ``build_notebooks.INSTALL_CELL``) installs the course where it is missing, so that an assignment
+   opened on Colab can ``import ch11lib``. It is deliberately no nbgrader cell: it carries no checksum,
+   so the student edition can point it at the edition's repository (:func:`point_install_cell`), and
+   when grading it runs with the student's code, in the sandbox, where ``ch11lib`` is found and it does
+   nothing;
 2. runs ``nbgrader generate_assignment <a> --force --no-db`` in a course directory, which writes the
    student version (solutions replaced by stubs, hidden tests removed, checksums added) to
    ``assignments/<a>/<a>.ipynb``. ``--no-db`` keeps the gradebook out of it: generating a release is a
@@ -36,6 +41,9 @@ import jupytext
 import nbformat
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import build_notebooks  # noqa: E402  (beside this script)
+
 NBGRADER = Path(sys.executable).parent / "nbgrader"
 
 # Fixed notebook metadata: the kernel the autograder starts and nothing that varies between machines.
@@ -65,8 +73,24 @@ def _cell_id(cell: nbformat.NotebookNode, index: int, seen: set[str]) -> str:
     return cell_id
 
 
+def install_cell(repository_url: str, branch: str) -> nbformat.NotebookNode:
+    """The plain first cell that installs the course from ``repository_url`` where it is missing."""
+    cell = nbformat.v4.new_code_cell(
+        build_notebooks.INSTALL_CELL.format(repository_url=repository_url, branch=branch)
+    )
+    cell.id = build_notebooks.INSTALL_CELL_ID
+    return cell
+
+
+def _course_root(md_path: Path) -> Path:
+    """The course folder of ``solutions/<a>/<a>.md`` when it has a ``_config.yml``, else this one."""
+    root = md_path.resolve().parent.parent.parent
+    return root if (root / "_config.yml").is_file() else REPO_ROOT
+
+
 def md_to_notebook(md_path: Path) -> nbformat.NotebookNode:
-    """The MyST source as a clean nbformat 4.5 notebook: no outputs, stable ids, fixed metadata."""
+    """The MyST source as a clean nbformat 4.5 notebook: no outputs, stable ids, fixed metadata, and
+    the install cell first (with the repository of the course's ``_config.yml``)."""
     md_path = Path(md_path)
     if md_path.suffix != ".md":
         raise ValueError(f"expected a MyST .md source, got {md_path}")
@@ -89,6 +113,9 @@ def md_to_notebook(md_path: Path) -> nbformat.NotebookNode:
             cell.outputs = []
             cell.execution_count = None
         cell.pop("attachments", None)
+    if build_notebooks.INSTALL_CELL_ID in seen:
+        raise ValueError(f"{md_path}: the cell id {build_notebooks.INSTALL_CELL_ID!r} is reserved")
+    notebook.cells.insert(0, install_cell(*build_notebooks.repository(_course_root(md_path))))
     notebook.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
     notebook.nbformat, notebook.nbformat_minor = 4, 5
     nbformat.validate(notebook)
@@ -133,6 +160,22 @@ def _normalise_release(path: Path) -> None:
     # every machine and the trailing newline git likes.
     notebook = nbformat.read(path, as_version=4)
     path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+
+
+def point_install_cell(notebook_path: Path, repository_url: str, branch: str) -> None:
+    """Make the install cell of the notebook at ``notebook_path`` install from ``repository_url``.
+
+    The student edition calls this on its released assignments when it is published elsewhere.
+    Raises ``ValueError`` when the notebook has no install cell first (rebuild it: ``make assignments``).
+    """
+    notebook = nbformat.read(notebook_path, as_version=4)
+    if not notebook.cells or notebook.cells[0].get("id") != build_notebooks.INSTALL_CELL_ID:
+        raise ValueError(
+            f"{notebook_path}: expected the install cell {build_notebooks.INSTALL_CELL_ID!r} first, "
+            "found none; rebuild the assignments with `make assignments`"
+        )
+    notebook.cells[0].source = install_cell(repository_url, branch).source
+    Path(notebook_path).write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
 
 
 def build(course_dir: Path = REPO_ROOT, assignments: list[str] | None = None) -> list[str]:

@@ -256,10 +256,15 @@ def write_edition(
         written.append(name)
     if repository_url:
         _point_book_at(dest / "_config.yml", repository_url)
-        # the launch buttons' notebooks install the course from where the edition is published
+        # the launch buttons' notebooks and the assignments install the course from where the
+        # edition is published
+        import build_assignments
         import build_notebooks
 
         build_notebooks.write_notebooks(dest)
+        _, branch = build_notebooks.repository(dest)
+        for notebook in sorted((dest / "assignments").glob("*/*.ipynb")):
+            build_assignments.point_install_cell(notebook, repository_url, branch)
     for name in REPLACED:
         shutil.copy2(TEMPLATES / name, dest / name)
         written.append(name)

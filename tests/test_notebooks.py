@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import nltk
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,24 @@ def test_the_install_cell_installs_the_course_where_it_is_missing(monkeypatch):
     assert command[1:4] == ["-m", "pip", "install"] and options == {"check": True}
     assert command[-1] == f"ch11lib @ git+{config['url']}@{config['branch']}"
     assert downloads == [("wordnet",)]
+
+
+@pytest.mark.parametrize(
+    "release", sorted((ROOT / "assignments").glob("*/*.ipynb")), ids=lambda p: p.parent.name
+)
+def test_every_assignment_opens_with_the_install_cell(release: Path, monkeypatch):
+    """An assignment opened on Colab installs the course first; it is no nbgrader cell (no checksum,
+    so the student edition can point it elsewhere), and in the course's environment it does nothing."""
+    notebook = nbformat.read(release, as_version=4)
+    cell = notebook.cells[0]
+    assert cell.cell_type == "code" and cell.id == build_notebooks.INSTALL_CELL_ID
+    assert "nbgrader" not in cell.metadata
+    url, branch = build_notebooks.repository(ROOT)
+    assert cell.source == build_notebooks.INSTALL_CELL.format(repository_url=url, branch=branch)
+    ran = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a))
+    exec(compile(cell.source, "install-cell", "exec"), {})
+    assert ran == []
 
 
 def test_binder_builds_the_course_environment():

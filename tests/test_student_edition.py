@@ -202,6 +202,12 @@ def test_a_published_edition_points_its_book_at_its_own_repository(tmp_path: Pat
     assert config["repository"]["url"] == url
     install_cell = json.loads((tmp_path / "e/chapters/01_bidirectional_encoders.ipynb").read_text())
     assert f"git+{url}@main" in "".join(install_cell["cells"][0]["source"])
+    # ... and so do the assignments' install cells, the rest of each released notebook unchanged.
+    for release in sorted((ROOT / "assignments").glob("*/*.ipynb")):
+        published = json.loads((tmp_path / "e" / release.relative_to(ROOT)).read_text())
+        original = json.loads(release.read_text())
+        assert f"git+{url}@main" in "".join(published["cells"][0]["source"]), release.name
+        assert published["cells"][1:] == original["cells"][1:], release.name
     # Written again into the same folder (a refresh), it keeps the folder's own .git.
     (tmp_path / "e" / ".git").mkdir()
     (tmp_path / "e" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
