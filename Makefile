@@ -42,11 +42,12 @@ JOBS        ?= 2
 GRADES      ?=
 FORMAT      ?= nbgrader
 STUDENT     ?=
+TIMES       ?=
 COURSE      := $(BIN)/python -m ch11lib.course
 
-autograde:          ## Autograde every submission of ASSIGNMENT (SUBMISSIONS=dir, default submitted/) in JOBS processes; STUDENT=id: only that one
+autograde:          ## Autograde every submission of ASSIGNMENT (SUBMISSIONS=dir, default submitted/) in JOBS processes; STUDENT=id: only that one; TIMES=csv: the LMS's submission times
 	$(COURSE) autograde $(ASSIGNMENT) $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) --jobs $(JOBS) \
-		$(foreach s,$(STUDENT),--student $(s))
+		$(foreach s,$(STUDENT),--student $(s)) $(if $(TIMES),--times "$(TIMES)")
 
 feedback:           ## HTML feedback for ASSIGNMENT in feedback/ (fails if hidden tests would leak)
 	$(COURSE) feedback $(ASSIGNMENT)

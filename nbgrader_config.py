@@ -57,8 +57,11 @@ c.Autograde.autograde_preprocessors = [
 
 # The calendar, in this one place (README, "Due dates and late penalties"): each assignment's due
 # date (ISO 8601 with a UTC offset, or "YYYY-MM-DD HH:MM:SS Europe/Berlin"), written into the
-# gradebook whenever a submission is autograded; a submission's time is its timestamp.txt (from the
-# exchange, or the notebook's modification time, see ch11lib.grading.batch.collect).
+# gradebook whenever a submission is autograded. A submission's time comes from the instructor's
+# side only (ch11lib.grading.times): the LMS's (make autograde TIMES=times.csv) or the exchange's
+# (this collect dates a submission by the exchange's file system, not by the time it claims); a
+# timestamp.txt or file time that comes with a submission is the student's own and never read.
+c.ExchangeFactory.collect = "ch11lib.grading.exchange.TrustedCollect"
 c.DueDates.duedates = {
     # "a1_encoder": "2026-10-05 23:59:00+02:00",
 }

@@ -13,7 +13,11 @@ Needs the ``grading`` extra (``pip install ch11lib[grading]``: nbgrader). No con
   (``LimitOutputSize``), :mod:`~ch11lib.grading.strip` (``StripTestTracebacks``, for feedback);
 - :mod:`~ch11lib.grading.forkkernel` (kernels forked from a server with the imports done),
   :mod:`~ch11lib.grading.batch` (a class in parallel shards), :mod:`~ch11lib.grading.cli`
-  (``python -m ch11lib.grading``).
+  (``python -m ch11lib.grading``);
+- :mod:`~ch11lib.grading.deadlines` (due dates, late penalties), :mod:`~ch11lib.grading.times`
+  (submission times the instructor can trust: the LMS's, the exchange's, never the student's) and
+  :mod:`~ch11lib.grading.exchange` (``TrustedCollect``, ``nbgrader collect`` dated by the exchange),
+  :mod:`~ch11lib.grading.grades` and :mod:`~ch11lib.grading.export` (the gradebook as tables).
 
 ``nbgrader_config.py`` names the preprocessors by their full paths, e.g.
 ``ch11lib.grading.execute.GuardedExecute``; the feedback preprocessor is also importable as

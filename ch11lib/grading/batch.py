@@ -17,6 +17,7 @@ the same two-kernel, sandboxed executor) and changes only the plumbing:
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -31,19 +32,8 @@ from typing import Any
 
 import nbformat
 
-from ch11lib.grading import forkkernel, sandbox
+from ch11lib.grading import forkkernel, sandbox, times
 from ch11lib.grading.execute import locked_imports
-
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's timestamp.txt, in UTC
-
-
-def file_timestamp(path: Path) -> str:
-    """``path``'s modification time as nbgrader writes a ``timestamp.txt`` (UTC)."""
-    import datetime
-
-    when = datetime.datetime.fromtimestamp(Path(path).stat().st_mtime, tz=datetime.timezone.utc)
-    return when.strftime(TIMESTAMP_FORMAT)
-
 
 # --------------------------------------------------------------------------------------------------
 # nbgrader from Python
@@ -134,6 +124,8 @@ class Intake:
 
     students: list[str] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)  # student -> "not a valid notebook: ..."
+    untimed: list[str] = field(default_factory=list)  # graded students with no trusted time
+    unmatched_times: list[str] = field(default_factory=list)  # TIMES rows without a submission
 
 
 def _find_notebook(folder: Path, assignment: str) -> Path | None:
@@ -143,11 +135,55 @@ def _find_notebook(folder: Path, assignment: str) -> Path | None:
     return None
 
 
+def _date(
+    submitted: Path,
+    target: Path,
+    assignment: str,
+    student: str,
+    submitted_at: dict[str, datetime.datetime] | None,
+    source: str,
+) -> bool:
+    """Give the filed submission in ``target`` its trusted time (``timestamp.txt``, the ledger);
+    ``False`` when there is none."""
+    notebook = target / f"{assignment}.ipynb"
+    if submitted_at and student in submitted_at and notebook.is_file():
+        entry = times.TrustedTime(submitted_at[student], source, times.notebook_digest(notebook))
+        times.record(submitted, assignment, {student: entry})
+    else:
+        entry = times.trusted_time(submitted, assignment, student, notebook)
+    stamp = target / "timestamp.txt"
+    if entry is None:
+        if stamp.is_file():  # the student's claim: kept for the record, never read
+            stamp.replace(target / "timestamp.untrusted.txt")
+        return False
+    stamp.write_text(entry.stamp() + "\n", encoding="utf-8")
+    return True
+
+
+def record_times(
+    course: Path, assignment: str, submitted_at: dict[str, datetime.datetime], source: str
+) -> tuple[list[str], list[str]]:
+    """Record the LMS's times of the submissions already in ``submitted/`` (for plain ``nbgrader
+    autograde``); ``(students dated, students of the file without a submission)``."""
+    submitted = Path(course).resolve() / "submitted"
+    dated, missing = [], []
+    for student in sorted(submitted_at):
+        target = submitted / student / assignment
+        if (target / f"{assignment}.ipynb").is_file():
+            _date(submitted, target, assignment, student, submitted_at, source)
+            dated.append(student)
+        else:
+            missing.append(student)
+    return dated, missing
+
+
 def collect(
     course: Path,
     assignment: str,
     submissions: Path | None = None,
     students: list[str] | None = None,
+    submitted_at: dict[str, datetime.datetime] | None = None,
+    times_source: str = "times",
 ) -> Intake:
     """Check every submission of ``assignment`` and file it under ``submitted/<student>/``.
 
@@ -157,10 +193,13 @@ def collect(
     JSON/nbformat is not graded; its student is added to the gradebook anyway, so the export has a
     row (score 0) and the problem is reported.
 
-    A submission's time (for late penalties) is its ``timestamp.txt`` when one comes with it
-    (``nbgrader collect`` copies the exchange's; put one next to the notebook, in nbgrader's format
-    ``2026-10-05 21:59:00.000000 UTC``); otherwise the notebook file's modification time (keep it
-    when copying: ``cp -p``, ``rsync -t``, unzip does).
+    A submission's time (for late penalties) is ``submitted_at[student]`` (naive UTC, from the LMS:
+    :func:`ch11lib.grading.times.read_times_csv`; recorded in the ledger as ``times_source``), else
+    the ledger's time of this very notebook (:class:`ch11lib.grading.exchange.TrustedCollect` or an
+    earlier ``submitted_at``), else none: the student is in :attr:`Intake.untimed`. A
+    ``timestamp.txt`` or file time that comes with a submission is never used; the copy in
+    ``submitted/`` gets a ``timestamp.txt`` of the trusted time, and an untrusted one is renamed
+    ``timestamp.untrusted.txt``.
     """
     course = Path(course).resolve()
     submitted = course / "submitted"
@@ -171,29 +210,13 @@ def collect(
     wanted = set(students) if students is not None else None
     for folder in sorted(p for p in source_dir.iterdir() if p.is_dir()):
         student = folder.name
+        if student.startswith("."):  # the ledger's folder, nbgrader's own (`.nbgrader`)
+            continue
         if wanted is not None and student not in wanted:
             continue
         notebook = _find_notebook(folder, assignment)
         if notebook is None:
             continue
-        stamp = next(
-            (
-                p
-                for p in (notebook.parent / "timestamp.txt", folder / "timestamp.txt")
-                if p.is_file()
-            ),
-            None,
-        )
-        when = file_timestamp(notebook)
-        if stamp is not None:
-            text = stamp.read_text(encoding="utf-8", errors="replace").strip()[:64]
-            try:
-                from nbgrader.utils import parse_utc
-
-                parse_utc(text)
-                when = text
-            except (ValueError, OverflowError, TypeError):
-                pass  # not a time nbgrader can read: the notebook's modification time
         try:
             nbformat.validate(nbformat.read(notebook, as_version=4))
         except Exception as exc:  # noqa: BLE001  (any unreadable file is the student's problem)
@@ -214,9 +237,13 @@ def collect(
             if extra.name not in known:  # kept, out of its way (subfolders are not graded)
                 (target / "not_graded").mkdir(exist_ok=True)
                 extra.rename(target / "not_graded" / extra.name)
-        (target / "timestamp.txt").write_text(when + "\n", encoding="utf-8")
         if student not in intake.problems:
             intake.students.append(student)
+            if not _date(submitted, target, assignment, student, submitted_at, times_source):
+                intake.untimed.append(student)
+    if submitted_at and students is None:
+        graded = {*intake.students, *intake.problems}
+        intake.unmatched_times = sorted(s for s in submitted_at if s not in graded)
     with gradebook(course) as gb:
         for student in [*intake.students, *intake.problems]:
             gb.update_or_create_student(student)
@@ -237,6 +264,10 @@ class AutogradeResult:
     seconds: float
     jobs: int
     sandboxed: bool = True
+    untimed: list[str] = field(default_factory=list)  # due date set, no trusted time: no penalty
+    unmatched_times: list[str] = field(default_factory=list)  # TIMES rows without a submission
+    # TIMES rows long before the due date (a wrong year or zone?): a mistake there is silent
+    early_times: list[str] = field(default_factory=list)
 
     @property
     def seconds_per_submission(self) -> float:
@@ -290,6 +321,10 @@ def _shard_course(course: Path, shard: Path, assignment: str, students: list[str
     shutil.copy2(course / "nbgrader_config.py", shard / "nbgrader_config.py")
     shutil.copytree(course / "solutions" / assignment, shard / "solutions" / assignment)
     shutil.copy2(course / "gradebook.db", shard / "gradebook.db")
+    ledger = times.ledger_path(course / "submitted", assignment)
+    if ledger.is_file():  # DueDates reads the trusted times from the shard's submitted/
+        times.ledger_path(shard / "submitted", assignment).parent.mkdir(parents=True)
+        shutil.copy2(ledger, times.ledger_path(shard / "submitted", assignment))
     for student in students:
         target = shard / "submitted" / student / assignment
         target.parent.mkdir(parents=True)
@@ -356,6 +391,8 @@ def autograde(
     fork: bool = True,
     sandboxed: bool | None = None,
     students: list[str] | None = None,
+    submitted_at: dict[str, datetime.datetime] | None = None,
+    times_source: str = "times",
 ) -> AutogradeResult:
     """Autograde every submission of ``assignment`` in ``jobs`` parallel shards; scores land in the
     course's gradebook exactly as ``nbgrader autograde`` would put them there.
@@ -363,7 +400,8 @@ def autograde(
     ``timeout``: per-cell limit in seconds (default: ``nbgrader_config.py``); ``fork``: start
     kernels from a fork server (see :mod:`ch11lib.grading.forkkernel`); ``sandboxed``: run the
     students' code in the sandbox (default: unless ``CH11_GRADE_UNSANDBOXED=1``); ``students``:
-    re-grade only these (the other students' grades, feedback and files are not touched). Raises
+    re-grade only these (the other students' grades, feedback and files are not touched);
+    ``submitted_at``: ``{student: time}`` from the LMS, naive UTC (see :func:`collect`). Raises
     :class:`ch11lib.grading.sandbox.SandboxUnavailable`, naming the fix, if it cannot start.
     """
     if jobs < 1:
@@ -375,7 +413,7 @@ def autograde(
     course = Path(course).resolve()
     start = time.perf_counter()
     ensure_in_gradebook(course, assignment)
-    intake = collect(course, assignment, submissions, students)
+    intake = collect(course, assignment, submissions, students, submitted_at, times_source)
     if students is not None:
         missing = sorted(set(students) - set(intake.students) - set(intake.problems))
         for student in missing:
@@ -442,8 +480,19 @@ def autograde(
     for student in students:
         if student not in graded:
             problems.setdefault(student, "nbgrader could not autograde this submission")
+    with gradebook(course) as gb:  # without a due date, no time is needed
+        due = gb.find_assignment(assignment).duedate
+    untimed = sorted(s for s in intake.untimed if s in graded) if due is not None else []
+    early = times.long_before(submitted_at or {}, due, graded)
     return AutogradeResult(
-        sorted(graded), problems, time.perf_counter() - start, jobs, bool(sandboxed)
+        sorted(graded),
+        problems,
+        time.perf_counter() - start,
+        jobs,
+        bool(sandboxed),
+        untimed,
+        intake.unmatched_times,
+        early,
     )
 
 

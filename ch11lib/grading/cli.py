@@ -8,6 +8,8 @@ Run from the course directory (the repository root, where ``nbgrader_config.py``
     python -m ch11lib.grading export --format canvas     # canvas_grades.csv (Canvas gradebook)
     python -m ch11lib.grading export --format gradescope --assignment a1_encoder
     python -m ch11lib.grading autograde a1_encoder --student alice   # re-grade one student
+    python -m ch11lib.grading autograde a1_encoder --times lms.csv   # the LMS's submission times
+    python -m ch11lib.grading times a1_encoder lms.csv   # record them for plain nbgrader autograde
     python -m ch11lib.grading report a1_encoder          # reports/a1_encoder/report.md + PNG plots
     python -m ch11lib.grading leaks a1_encoder           # hidden-test source in what students get?
     python -m ch11lib.grading calendar                   # nbgrader_config.py's due dates -> gradebook
@@ -18,8 +20,11 @@ log and the class report then say so in their first line.
 
 ``make autograde ASSIGNMENT=a1_encoder SUBMISSIONS=path/`` and friends call these. Submissions are
 ``<student>/<assignment>.ipynb`` or ``<student>/<assignment>/<assignment>.ipynb`` folders (default: the
-course's ``submitted/``, where ``nbgrader collect`` puts them). The report reads the gradebook
-(``nbgrader.api.Gradebook``) and the autograded notebooks, never re-runs anything.
+course's ``submitted/``, where ``nbgrader collect`` puts them). A submission's time comes from
+``--times`` (the LMS's) or the exchange, never from the submission (:mod:`ch11lib.grading.times`);
+without one, it is graded without a late penalty and the output and the report name the student.
+The report reads the gradebook (``nbgrader.api.Gradebook``) and the autograded notebooks, never
+re-runs anything.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from ch11lib.grading import sandbox
 from ch11lib.grading.cells import is_test
 from ch11lib.grading.execute import marked_unsandboxed
 from ch11lib.grading.grades import AssignmentGrades, read_grades
+from ch11lib.grading.times import read_times_csv, untimed_message
 
 # --------------------------------------------------------------------------------------------------
 # Hidden tests must stay hidden
@@ -233,11 +239,21 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
             f"# Class report: {assignment} ({sandbox.UNSANDBOXED_WARNING}; "
             f"{len(unsandboxed)} of {len(students)} submissions)"
         )
+    auto_max = sum(data.max_points.values())
+    auto_mean = sum(sum(data.scores[s].values()) for s in students) / len(students)
     lines += [
         f"{len(students)} autograded submissions. Total score: mean {totals.mean():.1f}, "
         f"median {np.median(totals):.1f}, min {totals.min():.0f}, max {totals.max():.0f}; "
-        f"{int((totals == top_total).sum())} students with full marks.",
+        f"{int((totals == top_total).sum())} students with full marks. Of the "
+        f"{top_total:g} points, {auto_max:g} are autograded (class mean {auto_mean:.1f})"
+        + _written_summary(table, students)
+        + ".",
         "",
+    ]
+    untimed = untimed_students(table)
+    if untimed:
+        lines += [f"**{untimed_message(assignment, untimed)}**", ""]
+    lines += [
         "![total scores](totals.png)",
         "",
         "![points per test](per_test.png)",
@@ -261,6 +277,20 @@ def write_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report
+
+
+def _written_summary(table: AssignmentGrades, students: list[str]) -> str:
+    """ ", 4 written (graded by hand: 3 of 4 answers graded, mean 1.0)" for the opening line."""
+    if not table.manual:
+        return ""
+    written_max = sum(table.questions[n].max_points for n in table.manual)
+    given = [table.students[s].points[n] for s in students for n in table.manual]
+    done = [p for p in given if p is not None]
+    mean = f", mean {sum(done) / len(done):.1f} per graded answer" if done else ""
+    return (
+        f", {written_max:g} written, graded by hand ({len(done)} of {len(given)} answers "
+        f"graded{mean})"
+    )
 
 
 def _points(value: float | None) -> str:
@@ -319,23 +349,74 @@ def _rubrics_section(course: Path, assignment: str, table: AssignmentGrades) -> 
     return lines
 
 
+def _written(points: list[float | None]) -> str:
+    """The written points a grader gave, and how many answers still wait ("3 + 1 ungraded")."""
+    given = sum(p for p in points if p is not None)
+    waiting = sum(p is None for p in points)
+    if waiting == len(points) and points:
+        return "ungraded"
+    return f"{given:g}" + (f" + {waiting} ungraded" if waiting else "")
+
+
+def untimed_students(table: AssignmentGrades) -> list[str]:
+    """Submissions graded without a trusted time although the assignment has a due date."""
+    if table.duedate is None:
+        return []
+    return sorted(s for s, g in table.students.items() if g.timestamp is None)
+
+
 def _students_section(table: AssignmentGrades, students: list[str]) -> list[str]:
-    """One row per student: autograded points, each written question's (or "ungraded"), the late
-    penalty and nbgrader's total."""
+    """One row per student: autograded points, written points (each question's, or "ungraded",
+    and their sum), the late penalty and nbgrader's total; then the class means."""
     auto_max = sum(table.questions[n].max_points for n in table.auto)
+    written_max = sum(table.questions[n].max_points for n in table.manual)
     head = ["student", f"autograded (of {auto_max:g})"]
-    head += [f"`{n}` (of {table.questions[n].max_points:g})" for n in table.manual]
+    if table.manual:
+        head += [f"`{n}` (of {table.questions[n].max_points:g})" for n in table.manual]
+        head.append(f"written (of {written_max:g})")
     head += ["late", "penalty", f"total (of {table.max_points:g})"]
     lines = ["", "## Students", "", "| " + " | ".join(head) + " |"]
     lines.append("| --- |" + " ---: |" * (len(head) - 1))
+    untimed = set(untimed_students(table))
+    sums = {"auto": 0.0, "penalty": 0.0, "total": 0.0}
     for s in students:
         grades = table.students[s]
         auto = sum(grades.points[n] or 0.0 for n in table.auto)
-        row = [s, f"{auto:g}", *(_points(grades.points[n]) for n in table.manual)]
+        row = [s.replace("|", "\\|"), f"{auto:g}"]
+        if table.manual:
+            written = [grades.points[n] for n in table.manual]
+            row += [*(_points(p) for p in written), _written(written)]
         late = f"{grades.seconds_late / 3600:.1f} h" if grades.seconds_late else ""
+        late = "time unknown" if s in untimed else late
         row += [late, f"{grades.penalty:g}" if grades.penalty else "", f"{grades.total:g}"]
         lines.append("| " + " | ".join(row) + " |")
+        sums["auto"] += auto
+        sums["penalty"] += grades.penalty
+        sums["total"] += grades.total
+    n = max(1, len(students))
+    row = ["**class mean**", f"{sums['auto'] / n:.1f}"]
+    if table.manual:
+        for name in [*table.manual, None]:
+            given = [
+                table.students[s].points[name]
+                if name
+                else _graded_sum([table.students[s].points[m] for m in table.manual])
+                for s in students
+            ]
+            done = [p for p in given if p is not None]
+            row.append(f"{sum(done) / len(done):.1f}" if done else "-")
+    row += ["", f"{sums['penalty'] / n:.1f}", f"{sums['total'] / n:.1f}"]
+    lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Written points are a grader's (formgrader); a class mean counts graded answers only.",
+    ]
     return lines
+
+
+def _graded_sum(points: list[float | None]) -> float | None:
+    """A student's written points once a grader has scored every answer, else ``None``."""
+    return None if any(p is None for p in points) else sum(p for p in points if p is not None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -381,6 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="re-grade only this student (repeatable); the others are not touched",
     )
+    p.add_argument(
+        "--times",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="submission times from the LMS (student_id,submitted_at ISO 8601 with a zone); "
+        "they override every other time",
+    )
     p.add_argument("--no-fork", action="store_true", help="start every kernel from scratch")
     p.add_argument(
         "--no-sandbox",
@@ -404,6 +493,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignment")
     p.add_argument("--out", type=Path, default=None)
     sub.add_parser("calendar", help="write nbgrader_config.py's due dates into the gradebook")
+    p = sub.add_parser(
+        "times", help="record the LMS's submission times of submitted/ (for nbgrader autograde)"
+    )
+    p.add_argument("assignment")
+    p.add_argument("csv", type=Path, help="student_id,submitted_at (ISO 8601 with a zone)")
     p = sub.add_parser("leaks", help="fail if hidden-test source is in a release or feedback")
     p.add_argument("assignment")
     args = parser.parse_args(argv)
@@ -411,6 +505,21 @@ def main(argv: list[str] | None = None) -> int:
     if not (course / "nbgrader_config.py").is_file():
         parser.error(f"{course} is not a course directory (no nbgrader_config.py)")
 
+    if args.command in ("autograde", "times"):
+        csv_path = args.times if args.command == "autograde" else args.csv
+        try:
+            submitted_at = read_times_csv(csv_path) if csv_path else None
+        except ValueError as exc:
+            print(f"grading stopped: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "times":
+        dated, missing = ag.record_times(
+            course, args.assignment, submitted_at or {}, f"times:{args.csv.name}"
+        )
+        print(f"recorded the submission time of {len(dated)} submissions of {args.assignment}")
+        if missing:
+            print(f"  no submission in submitted/ (not recorded): {', '.join(missing)}")
+        return 0
     if args.command == "autograde":
         sandboxed = not (args.no_sandbox or sandbox.unsandboxed())
         if not sandboxed:
@@ -425,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
                 fork=not args.no_fork,
                 sandboxed=sandboxed,
                 students=args.student,
+                submitted_at=submitted_at,
+                times_source=f"times:{args.times.name}" if args.times else "times",
             )
         except sandbox.SandboxUnavailable as exc:
             print(f"grading stopped: {exc}", file=sys.stderr)
@@ -436,6 +547,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         for who, problem in sorted(result.problems.items()):
             print(f"  not graded: {who}: {problem}")
+        if result.unmatched_times:
+            print(
+                f"  times given for students without a submission: {', '.join(result.unmatched_times)}"
+            )
+        if result.early_times:
+            print(
+                "WARNING: times more than 180 days before the due date (a wrong year or zone in "
+                f"the TIMES file?): {', '.join(result.early_times)}",
+                file=sys.stderr,
+            )
+        if result.untimed:
+            print(untimed_message(args.assignment, result.untimed), file=sys.stderr)
         return 0
     if args.command == "feedback":
         ag.run_nbgrader(course, "generate_feedback", args.assignment, "--force")

@@ -21,10 +21,12 @@ assignment into the gradebook, where nbgrader's late-penalty step, ``nbgrader co
 (``Gradebook.grant_extension``). Times are ISO 8601 with a UTC offset (``+02:00``) or ``UTC``; a
 time without a zone is taken as UTC.
 
-How late a submission is comes from its ``timestamp.txt``: ``nbgrader collect`` copies the one the
-exchange wrote when the student submitted; ``make autograde SUBMISSIONS=...`` keeps a
-``timestamp.txt`` that comes with a submission and otherwise writes the notebook file's
-modification time (see :func:`ch11lib.grading.batch.collect`).
+How late a submission is comes from the instructor's side only (:mod:`ch11lib.grading.times`): the
+LMS's time (``make autograde ... TIMES=times.csv``) or the exchange's (``nbgrader collect`` through
+:class:`ch11lib.grading.exchange.TrustedCollect`), kept in a ledger in ``submitted/``. Before the
+penalty is computed, :class:`DueDates` writes that time into the gradebook, or none (no penalty,
+and a warning naming the student) when there is no trusted time: a ``timestamp.txt`` or file time
+that comes with a submission is the student's own and is never read.
 
 :class:`LatePenalty` is nbgrader's ``LateSubmissionPlugin`` with a penalty per started hour or day,
 capped. The penalty is computed when the submission is autograded, from the points it has then
@@ -35,11 +37,14 @@ capped. The penalty is computed when the submission is autograded, from the poin
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict, Enum, Float
+
+from ch11lib.grading import times
 
 UNIT_SECONDS = {"hour": 3600.0, "day": 86400.0}
 
@@ -99,7 +104,8 @@ class LatePenalty(LateSubmissionPlugin):
 
 
 class DueDates(NbGraderPreprocessor):
-    """Write the configured due date of the assignment being autograded into the gradebook."""
+    """Write the configured due date of the assignment being autograded, and the submission's
+    trusted time (or none), into the gradebook, where ``AssignLatePenalties`` reads both."""
 
     duedates = Dict(
         {},
@@ -111,7 +117,38 @@ class DueDates(NbGraderPreprocessor):
         assignment, db_url = info.get("assignment"), info.get("db_url")
         if assignment in self.duedates and db_url:
             apply_duedate(db_url, assignment, self.duedates[assignment])
+        student = info.get("student")
+        if assignment and student and db_url:
+            self._apply_trusted_time(db_url, assignment, student)
         return nb, resources
+
+    def _submitted(self) -> Path:
+        """The course's ``submitted/`` folder (the converter's ``CourseDirectory``)."""
+        parent = self.parent
+        while parent is not None:
+            coursedir = getattr(parent, "coursedir", None)
+            if coursedir is not None:
+                return Path(coursedir.root) / coursedir.submitted_directory
+            parent = getattr(parent, "parent", None)
+        return Path.cwd() / "submitted"
+
+    def _apply_trusted_time(self, db_url: str, assignment: str, student: str) -> None:
+        from nbgrader.api import Gradebook
+
+        submitted = self._submitted()
+        notebook = submitted / student / assignment / f"{assignment}.ipynb"
+        entry = times.trusted_time(submitted, assignment, student, notebook)
+        with Gradebook(db_url) as gb:
+            submission = gb.update_or_create_submission(
+                assignment, student, timestamp=entry.when if entry else None
+            )
+            due = submission.duedate
+        if entry is not None:
+            self.log.info(
+                "%s submitted %s at %s UTC (%s)", student, assignment, entry.when, entry.source
+            )
+        elif due is not None:
+            self.log.warning(times.untimed_message(assignment, [student]))
 
 
 def apply_duedate(db_url: str, assignment: str, duedate: str | None) -> None:
