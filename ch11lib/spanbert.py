@@ -6,9 +6,11 @@ SpanBERT (Joshi et al., 2020) changes two things in BERT's pretraining:
 
 1. **Span masking.** Instead of sampling 15% of the tokens independently, it samples *spans of whole
    words*. A span length ``ell`` (in words) is drawn from a geometric distribution with ``p = 0.2``,
-   truncated to ``1..10`` and renormalized, so its mean is about 3.8 words; a start is chosen uniformly
-   among the word starts; spans are added until 15% of the tokens are covered. The whole span gets one
-   80/10/10 decision: all its tokens become ``[MASK]``, or all become random tokens, or all stay.
+   truncated to ``1..10`` and renormalized, so its mean is about 3.8 words; an anchor token is drawn
+   uniformly among the unmasked tokens and the span runs from the start of its word; spans are added
+   until exactly 15% of the tokens are masked (the last one cut short), and spans that overlap or
+   touch are merged, as in SpanBERT's reference code. The whole (merged) span gets one 80/10/10
+   decision: all its tokens become ``[MASK]``, or all become random tokens, or all stay.
 2. **The span boundary objective.** Each token ``x_i`` of a span ``(s, e)`` is predicted from the two
    encoder outputs *just outside* the span, ``z_{s-1}`` and ``z_{e+1}``, plus an embedding of its
    position inside the span: ``h = LN(GELU(W2 LN(GELU(W1 [z_{s-1}; z_{e+1}; p_{i-s+1}]))))`` and
@@ -99,29 +101,103 @@ def sample_span_lengths(
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Word:
-    start: int  # first token index
-    end: int  # last token index (inclusive)
+# --------------------------------------------------------------------------------------------------
+# Span masking
+# --------------------------------------------------------------------------------------------------
 
 
-def _words(word_ids: Sequence[int | None], maskable: Sequence[bool]) -> list[_Word]:
-    """Maximal runs of equal word ids over maskable tokens, in order."""
-    words: list[_Word] = []
-    start = None
-    previous = None
-    for index, word_id in enumerate(word_ids):
-        if not maskable[index]:
-            word_id = None
-        if word_id is not None and word_id == previous:
-            continue  # the same word goes on
-        if start is not None:
-            words.append(_Word(start, index - 1))
-        start = index if word_id is not None else None
-        previous = word_id
-    if start is not None:
-        words.append(_Word(start, len(word_ids) - 1))
-    return words
+def _word_starts(word_ids: Sequence[int | None]) -> list[bool]:
+    """Whether each token begins a word: it has a word id and the token before it has another one
+    (or none). Only *consecutive* equal ids make one word, so ids may start again after a [SEP]."""
+    return [w is not None and (t == 0 or word_ids[t - 1] != w) for t, w in enumerate(word_ids)]
+
+
+def sample_masked_spans(
+    word_ids: Sequence[int | None],
+    generator: torch.Generator | None = None,
+    *,
+    mask_ratio: float = MASK_RATIO,
+    p: float = GEOMETRIC_P,
+    max_length: int = MAX_SPAN_LENGTH,
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """SpanBERT's span sampling for one sequence, as its reference code does it.
+
+    ``word_ids`` gives every token's word (``None`` for a token that may not be masked: a special
+    token or padding); consecutive tokens with the same id are one word. With ``n`` maskable tokens
+    the budget is ``round(mask_ratio * n)`` (at least 1 when ``n > 0`` and ``mask_ratio > 0``). While
+    fewer tokens than the budget are masked: draw a length ``ell`` in words
+    (:func:`span_length_probabilities`) and an anchor uniformly over the maskable tokens, and draw
+    both again if the anchor is already masked; then mask left to right from the first token of the
+    anchor's word through ``ell`` words, going on over tokens masked before (their words count),
+    stopping at an unmaskable token, at the end, or as soon as the budget is reached, even inside
+    a word. So exactly the budget is masked.
+
+    Returns ``(spans, drawn_lengths)``: the masked tokens as sorted, merged, inclusive
+    ``(start, end)`` spans (maximal runs of masked tokens; overlapping and touching spans are one),
+    and the length ``ell`` drawn for each anchor used, in order.
+
+    This is ``PairWithSpanMaskingScheme.mask`` and ``merge_intervals`` of SpanBERT's code
+    (facebookresearch/SpanBERT, ``pretraining/fairseq/data/masking.py``), except that the budget is
+    rounded (the code rounds up: ``0.15 * 20`` is ``3.0000000000000004``), and that a sequence may
+    hold special tokens, which spans never cross (the code masks a segment before [CLS] and [SEP]
+    are added). Drawing an anchor over the maskable tokens and drawing again on a masked one gives
+    every unmasked token the same chance, as in the code.
+    """
+    check_probability("mask_ratio", mask_ratio)
+    _check_length_args(p, max_length)
+    word_ids = list(word_ids)
+    starts = _word_starts(word_ids)
+    tokens = [t for t, w in enumerate(word_ids) if w is not None]
+    budget = round(mask_ratio * len(tokens))
+    if tokens and mask_ratio > 0:
+        budget = max(budget, 1)
+    probabilities = span_length_probabilities(p, max_length)
+    masked = [False] * len(word_ids)
+    n_masked = 0
+    drawn_lengths: list[int] = []
+    lengths: list[int] = []
+    uniforms: list[float] = []
+    # The anchor is drawn from `pool` (every unmasked token and maybe some masked ones), again when
+    # it is masked: uniform over the unmasked tokens. Dropping the masked ones from time to time
+    # keeps the retries few.
+    pool, masked_outside_pool = tokens, 0
+    while n_masked < budget:
+        if not lengths:  # draws in batches (one torch call per span would be slow)
+            batch = max(budget - n_masked, 8)
+            lengths = (
+                torch.multinomial(probabilities, batch, True, generator=generator) + 1
+            ).tolist()
+            uniforms = torch.rand(batch, generator=generator, dtype=torch.float64).tolist()
+        length, u = lengths.pop(), uniforms.pop()
+        anchor = pool[int(u * len(pool))]
+        if masked[anchor]:
+            if 2 * (n_masked - masked_outside_pool) > len(pool):  # mostly masked: drop those
+                pool = [t for t in pool if not masked[t]]
+                masked_outside_pool = n_masked
+            continue  # the code draws both again
+        drawn_lengths.append(length)
+        t = anchor
+        while not starts[t]:
+            t -= 1  # the first token of the anchor's word
+        words = 0
+        while t < len(word_ids) and word_ids[t] is not None and n_masked < budget:
+            if starts[t]:
+                words += 1
+                if words > length:
+                    break
+            if not masked[t]:
+                masked[t] = True
+                n_masked += 1
+            t += 1
+    spans: list[tuple[int, int]] = []
+    for t, is_masked in enumerate(masked):
+        if not is_masked:
+            continue
+        if spans and spans[-1][1] == t - 1:
+            spans[-1] = (spans[-1][0], t)
+        else:
+            spans.append((t, t))
+    return spans, drawn_lengths
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,15 +210,20 @@ class SpanMaskingOutput:
     """What :func:`span_mask` returns, for one sequence or a batch (then lists hold one entry a row).
 
     ``input_ids``: the corrupted ids; ``labels``: the original id inside spans, -100 elsewhere;
-    ``spans``: inclusive ``(start, end)`` token indices of each span, in the order they were drawn;
-    ``span_word_lengths``: the length in words of each span (what the geometric distribution drew,
-    unless the sequence had no room); ``decisions``: ``"mask"``, ``"random"`` or ``"keep"`` per span.
+    ``spans``: the masked tokens as sorted, merged, inclusive ``(start, end)`` spans (maximal runs,
+    as SpanBERT's code merges them); ``span_word_lengths``: how many words each span touches (a
+    word cut by the budget counts); ``drawn_lengths``: the length in words drawn from the geometric
+    distribution for each anchor, in order (a span is shorter when it meets a special token, the
+    end or the budget, longer when it merges with another); ``decisions``: ``"mask"``, ``"random"``
+    or ``"keep"`` per span (``"mixed"`` when ``replacement="token"`` decided differently for its
+    tokens).
     """
 
     input_ids: torch.Tensor
     labels: torch.Tensor
     spans: list
     span_word_lengths: list
+    drawn_lengths: list
     decisions: list
 
 
@@ -168,72 +249,42 @@ def _span_mask_one(
     p: float,
     max_span_length: int,
     replacement_probs: tuple[float, float, float],
+    replacement: str,
     generator: torch.Generator | None,
 ):
-    words = _words(word_ids, maskable)
-    n_maskable = sum(w.end - w.start + 1 for w in words)
-    budget = round(mask_ratio * n_maskable)
-    if n_maskable > 0 and mask_ratio > 0:
-        budget = max(budget, 1)
-    # Free runs: maximal stretches [first, last] of word indices whose words touch in the token
-    # sequence and are not yet in a span. A span may not cross a special token, a span drawn
-    # before, or the end, so it must fit inside one run.
-    runs: list[tuple[int, int]] = []
-    run_start = 0
-    for k in range(1, len(words) + 1):
-        if k == len(words) or words[k].start != words[k - 1].end + 1:
-            runs.append((run_start, k - 1))
-            run_start = k
-    if not words:
-        runs = []
-    # Each span covers at least one token, so `budget` draws always suffice; drawing them at once
-    # is much faster than one call per span.
-    n_draws = max(budget, 1)
-    drawn_lengths = sample_span_lengths(n_draws, p, max_span_length, generator).tolist()
-    start_draws = torch.rand(n_draws, generator=generator, dtype=torch.float64).tolist()
-    decision_draws = torch.rand(n_draws, generator=generator, dtype=torch.float64).tolist()
-
-    spans: list[tuple[int, int]] = []
-    lengths: list[int] = []
-    covered = 0
-    while covered < budget:
-        length = drawn_lengths[len(spans)]
-        sizes = [last - first + 1 for first, last in runs]
-        if max(sizes) < length:  # no room for this length anywhere: the longest span that fits
-            length = max(sizes)
-        # Every word start with room for the span is equally likely.
-        counts = [max(0, size - length + 1) for size in sizes]
-        pick = min(int(start_draws[len(spans)] * sum(counts)), sum(counts) - 1)
-        run_index = 0
-        while pick >= counts[run_index]:
-            pick -= counts[run_index]
-            run_index += 1
-        run_first, run_last = runs[run_index]
-        first = run_first + pick
-        last = first + length - 1
-        pieces = [(run_first, first - 1), (last + 1, run_last)]
-        runs[run_index : run_index + 1] = [(a, b) for a, b in pieces if a <= b]
-        start, end = words[first].start, words[last].end
-        spans.append((start, end))
-        lengths.append(length)
-        covered += end - start + 1
+    words = [w if m else None for w, m in zip(word_ids, maskable, strict=True)]
+    spans, drawn_lengths = sample_masked_spans(
+        words, generator, mask_ratio=mask_ratio, p=p, max_length=max_span_length
+    )
+    starts = _word_starts(words)
+    word_lengths = [sum(starts[start : end + 1]) for start, end in spans]
 
     corrupted = ids.clone()
     labels = torch.full_like(ids, IGNORE_INDEX)
     decisions: list[str] = []
-    for index, (start, end) in enumerate(spans):
+    # One decision per merged span, as SpanBERT's span_masking makes it after merge_intervals (its
+    # replacement_method "span"), or one per token ("word_piece" there, "token" here).
+    for start, end in spans:
         labels[start : end + 1] = ids[start : end + 1]
-        u = decision_draws[index]
-        if u < replacement_probs[0]:
-            decisions.append("mask")
-            corrupted[start : end + 1] = mask_token_id
-        elif u < replacement_probs[0] + replacement_probs[1]:
-            decisions.append("random")
-            picks = torch.randint(len(random_token_ids), (end - start + 1,), generator=generator)
-            corrupted[start : end + 1] = random_token_ids[picks]
-        else:
-            decisions.append("keep")
-    return corrupted, labels, spans, lengths, decisions
+        n_draws = 1 if replacement == "span" else end - start + 1
+        chosen = set()
+        draws = torch.rand(n_draws, generator=generator, dtype=torch.float64).tolist()
+        for offset, u in enumerate(draws):
+            first = start if replacement == "span" else start + offset
+            last = end if replacement == "span" else first
+            if u < replacement_probs[0]:
+                chosen.add("mask")
+                corrupted[first : last + 1] = mask_token_id
+            elif u < replacement_probs[0] + replacement_probs[1]:
+                chosen.add("random")
+                picks = torch.randint(
+                    len(random_token_ids), (last - first + 1,), generator=generator
+                )
+                corrupted[first : last + 1] = random_token_ids[picks]
+            else:
+                chosen.add("keep")
+        decisions.append(chosen.pop() if len(chosen) == 1 else "mixed")
+    return corrupted, labels, spans, word_lengths, drawn_lengths, decisions
 
 
 def span_mask(
@@ -248,6 +299,7 @@ def span_mask(
     p: float = GEOMETRIC_P,
     max_span_length: int = MAX_SPAN_LENGTH,
     replacement_probs: Sequence[float] = SPAN_REPLACEMENT_PROBS,
+    replacement: str = "span",
     random_token_ids: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> SpanMaskingOutput:
@@ -256,10 +308,14 @@ def span_mask(
     Words come from ``word_ids`` (one id per token, ``None`` for special tokens, e.g. from a fast
     tokenizer's ``encoding.word_ids()``), else every token is its own word
     (:func:`span_mask_with_tokenizer` finds the words of WordPiece ids). Tokens whose id is in ``special_ids`` or whose
-    ``attention_mask`` is 0 are never masked and never used as random replacements. The loop adds
-    spans until at least ``round(mask_ratio * n_maskable)`` tokens are covered, so it overshoots
-    the budget by less than one span. Random replacement tokens are drawn uniformly from
-    ``random_token_ids`` (default: the vocabulary without the special ids).
+    ``attention_mask`` is 0 are never masked and never used as random replacements. Spans are
+    drawn by :func:`sample_masked_spans`, SpanBERT's reference scheme: exactly
+    ``round(mask_ratio * n_maskable)`` tokens are masked, the last span cut at the budget, and
+    overlapping or touching spans merged; each merged span gets one 80/10/10 decision. Random
+    replacement tokens are drawn uniformly from ``random_token_ids`` (default: the vocabulary
+    without the special ids), one for every token. ``replacement="token"`` makes the 80/10/10
+    decision for every token instead (SpanBERT's code calls it ``word_piece``); with ``p=1.0`` and no
+    ``word_ids`` that is BERT's masking of exactly the budget of single tokens.
     """
     if not isinstance(input_ids, torch.Tensor):
         raise TypeError(
@@ -276,6 +332,8 @@ def span_mask(
     check_probability("mask_ratio", mask_ratio)
     _check_length_args(p, max_span_length)
     probs = _check_replacement_probs(replacement_probs)
+    if replacement not in ("span", "token"):
+        raise ValueError(f'replacement must be "span" or "token", got {replacement!r}')
     if not 0 <= mask_token_id < vocab_size:
         raise ValueError(
             f"mask_token_id {mask_token_id} is outside the vocabulary of size {vocab_size}"
@@ -302,7 +360,7 @@ def span_mask(
             "every vocabulary id is special: no token is left to use as a random replacement"
         )
 
-    out_ids, out_labels, all_spans, all_lengths, all_decisions = [], [], [], [], []
+    out_ids, out_labels, all_spans, all_lengths, all_drawn, all_decisions = [], [], [], [], [], []
     for row_index, row in enumerate(rows):
         maskable = (~torch.isin(row, special)).tolist()
         if masks is not None:
@@ -310,7 +368,7 @@ def span_mask(
                 m and bool(a) for m, a in zip(maskable, masks[row_index].tolist(), strict=True)
             ]
         row_words = _row_word_ids(row, word_rows, row_index)
-        corrupted, labels, spans, lengths, decisions = _span_mask_one(
+        corrupted, labels, spans, lengths, drawn, decisions = _span_mask_one(
             row,
             row_words,
             maskable,
@@ -320,20 +378,27 @@ def span_mask(
             p=p,
             max_span_length=max_span_length,
             replacement_probs=probs,
+            replacement=replacement,
             generator=generator,
         )
         out_ids.append(corrupted)
         out_labels.append(labels)
         all_spans.append(spans)
         all_lengths.append(lengths)
+        all_drawn.append(drawn)
         all_decisions.append(decisions)
 
     if batched:
         return SpanMaskingOutput(
-            torch.stack(out_ids), torch.stack(out_labels), all_spans, all_lengths, all_decisions
+            torch.stack(out_ids),
+            torch.stack(out_labels),
+            all_spans,
+            all_lengths,
+            all_drawn,
+            all_decisions,
         )
     return SpanMaskingOutput(
-        out_ids[0], out_labels[0], all_spans[0], all_lengths[0], all_decisions[0]
+        out_ids[0], out_labels[0], all_spans[0], all_lengths[0], all_drawn[0], all_decisions[0]
     )
 
 
@@ -366,6 +431,7 @@ def span_mask_with_tokenizer(
     mask_ratio: float = MASK_RATIO,
     p: float = GEOMETRIC_P,
     max_span_length: int = MAX_SPAN_LENGTH,
+    replacement: str = "span",
     generator: torch.Generator | None = None,
 ) -> SpanMaskingOutput:
     """:func:`span_mask` with the mask id, vocabulary, special ids and words taken from a WordPiece
@@ -402,6 +468,7 @@ def span_mask_with_tokenizer(
         mask_ratio=mask_ratio,
         p=p,
         max_span_length=max_span_length,
+        replacement=replacement,
         generator=generator,
     )
 

@@ -100,9 +100,9 @@ def big_sample():
     return ids, word_ids, out
 
 
-def test_span_length_histogram_matches_theory(big_sample):
+def test_drawn_length_histogram_matches_theory(big_sample):
     _, _, out = big_sample
-    lengths = [length for row in out.span_word_lengths for length in row]
+    lengths = [length for row in out.drawn_lengths for length in row]
     assert len(lengths) > 3000
     counts = Counter(lengths)
     n = len(lengths)
@@ -132,19 +132,13 @@ def test_sampled_lengths_over_many_draws():
     assert abs(float(draws.double().mean()) - spanbert.expected_span_length()) < 0.02
 
 
-def test_budget_is_fifteen_percent_and_overshoots_by_less_than_one_span(big_sample):
+def test_budget_is_exactly_fifteen_percent_of_each_row(big_sample):
     ids, word_ids, out = big_sample
-    total_masked, total_maskable = 0, 0
     for row in range(ids.shape[0]):
         n_maskable = sum(w is not None for w in word_ids[row])
-        budget = round(0.15 * n_maskable)
-        covered = [end - start + 1 for start, end in out.spans[row]]
-        assert sum(covered) >= budget
-        assert sum(covered) - covered[-1] < budget, "kept adding spans after the budget was reached"
-        assert int((out.labels[row] != -100).sum()) == sum(covered)
-        total_masked += sum(covered)
-        total_maskable += n_maskable
-    assert 0.15 <= total_masked / total_maskable < 0.16
+        covered = sum(end - start + 1 for start, end in out.spans[row])
+        assert covered == round(0.15 * n_maskable), "the budget is masked exactly (last span cut)"
+        assert int((out.labels[row] != -100).sum()) == covered
 
 
 def test_one_decision_per_span_80_10_10(big_sample):
@@ -174,22 +168,51 @@ def test_one_decision_per_span_80_10_10(big_sample):
     assert torch.equal(out.input_ids[~labelled], ids[~labelled])
 
 
-def test_spans_cover_whole_words_never_specials_never_overlap(big_sample):
+def test_spans_are_merged_runs_of_whole_words_never_specials(big_sample):
     ids, word_ids, out = big_sample
     for row in range(ids.shape[0]):
         words = word_ids[row]
         seen: set[int] = set()
+        previous_end, cut = -2, 0
         for start, end in out.spans[row]:
             assert all(words[i] is not None for i in range(start, end + 1)), "span covers a special"
             assert start == 0 or words[start - 1] != words[start], "span starts inside a word"
-            assert end == len(words) - 1 or words[end + 1] != words[end], "span ends inside a word"
-            positions = set(range(start, end + 1))
-            assert not positions & seen, "spans overlap"
-            seen |= positions
+            assert start > previous_end + 1, "spans are sorted, and touching spans are merged"
+            cut += end < len(words) - 1 and words[end + 1] == words[end]
+            seen |= set(range(start, end + 1))
+            previous_end = end
+        assert cut <= 1, "only the span cut by the budget may end inside a word"
         assert seen == set(torch.nonzero(out.labels[row] != -100).squeeze(1).tolist())
+        starts = [w is not None and (t == 0 or words[t - 1] != w) for t, w in enumerate(words)]
+        assert out.span_word_lengths[row] == [sum(starts[s : e + 1]) for s, e in out.spans[row]]
     special = torch.isin(ids, torch.tensor(SPECIALS))
     assert bool((out.labels[special] == -100).all())
     assert torch.equal(out.input_ids[special], ids[special])
+
+
+def test_token_replacement_and_single_tokens_are_berts_masking_of_the_budget():
+    """p=1 with every token a word, one decision a token: BERT's masking of exactly the budget."""
+    ids, _ = _synthetic_batch(64, 128, seed=4)
+    out = spanbert.span_mask(
+        ids,
+        mask_token_id=MASK,
+        vocab_size=VOCAB,
+        special_ids=SPECIALS,
+        p=1.0,
+        replacement="token",
+        generator=torch.Generator().manual_seed(5),
+    )
+    for row in range(ids.shape[0]):
+        n_maskable = int((~torch.isin(ids[row], torch.tensor(SPECIALS))).sum())
+        assert int((out.labels[row] != -100).sum()) == round(0.15 * n_maskable)
+    assert set(length for row in out.drawn_lengths for length in row) == {1}
+    labelled = out.labels != -100
+    share_mask = float((out.input_ids[labelled] == MASK).float().mean())
+    assert abs(share_mask - 0.8) < 0.03  # about 1,700 tokens: standard error 0.01
+    # Runs of adjacent masked tokens mix decisions now (one per span would never give "mixed").
+    assert "mixed" in {d for row in out.decisions for d in row}
+    with pytest.raises(ValueError, match="replacement"):
+        spanbert.span_mask(ids, mask_token_id=MASK, vocab_size=VOCAB, replacement="word")
 
 
 def test_seeded_and_input_not_mutated():
@@ -217,13 +240,16 @@ def test_with_real_tokenizer_words_are_wordpiece_words(tokenizer):
     )
     words = encoded.word_ids(0)  # the fast tokenizer's own words
     for row_spans in out.spans:
+        cut = 0
         for start, end in row_spans:
-            # Spans are whole words of the tokenizer: they neither start nor end inside one.
+            # Spans are whole words of the tokenizer: they never start inside one, and only the
+            # span cut by the budget ends inside one.
             assert words[start] is not None and words[start - 1] != words[start]
-            assert words[end] is not None and words[end + 1] != words[end]
+            assert words[end] is not None
             assert not tokens[start].startswith("##")
-            assert end + 1 >= len(tokens) or not tokens[end + 1].startswith("##")
-            assert tokens[start - 1] != "[SEP]" or start > 0
+            cut += words[end + 1] == words[end]
+            assert cut == (end + 1 < len(tokens) and tokens[end + 1].startswith("##")) or cut == 1
+        assert cut <= 1
     assert bool((out.labels[:, 0] == -100).all()) and bool((out.labels[:, -1] == -100).all())
     # Random replacements are ordinary tokens: never special, never a reserved [unusedN] slot.
     replaced = [
@@ -277,7 +303,127 @@ def test_edge_cases_all_special_and_short():
     assert torch.equal(out.input_ids, only_special)
     # One maskable token: it is the whole budget (at least one token is masked).
     one = spanbert.span_mask(torch.tensor([CLS, 2000, SEP]), **kwargs)
-    assert one.spans == [(1, 1)] and one.span_word_lengths == [1]
+    assert one.spans == [(1, 1)] and one.span_word_lengths == [1] and one.drawn_lengths != []
+    # Everything: every stretch between special tokens is one span.
+    pair = torch.tensor([CLS, 2000, 2001, 2002, SEP, 2003, 2004, SEP])
+    out = spanbert.span_mask(pair, mask_ratio=1.0, **kwargs)
+    assert out.spans == [(1, 3), (5, 6)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Span masking against a transcription of SpanBERT's own loop
+# --------------------------------------------------------------------------------------------------
+
+
+def _spanbert_code_mask(word_ids: list[int], rng, mask_ratio: float, p: float, upper: int):
+    """``PairWithSpanMaskingScheme.mask`` of SpanBERT's code (pretraining/fairseq/data/masking.py),
+    transcribed for one segment without special tokens (the budget rounded, as ch11lib does), then
+    its ``merge_intervals``: a separate, literal implementation to hold ch11lib's to."""
+    lens = list(range(1, upper + 1))
+    len_distrib = [p * (1 - p) ** (i - 1) for i in lens]
+    len_distrib = [x / sum(len_distrib) for x in len_distrib]
+    sent_length = len(word_ids)
+
+    def word_start(t):
+        while t > 0 and word_ids[t - 1] == word_ids[t]:
+            t -= 1
+        return t
+
+    def word_end(t):  # one past the last piece
+        t += 1
+        while t < sent_length and word_ids[t] == word_ids[t - 1]:
+            t += 1
+        return t
+
+    mask_num = round(sent_length * mask_ratio)
+    mask: set[int] = set()
+    spans = []
+    while len(mask) < mask_num:
+        span_len = rng.choice(lens, p=len_distrib)
+        anchor = rng.choice(sent_length)
+        if anchor in mask:
+            continue
+        left1, right1 = word_start(anchor), word_end(anchor)
+        spans.append([left1, left1])
+        for i in range(left1, right1):
+            if len(mask) >= mask_num:
+                break
+            mask.add(i)
+            spans[-1][-1] = i
+        num_words = 1
+        right2 = right1
+        while num_words < span_len and right2 < sent_length and len(mask) < mask_num:
+            left2 = right2
+            right2 = word_end(right2)
+            num_words += 1
+            for i in range(left2, right2):
+                if len(mask) >= mask_num:
+                    break
+                mask.add(i)
+                spans[-1][-1] = i
+    merged: list[list[int]] = []
+    for interval in sorted(spans):
+        if not merged or merged[-1][1] + 1 < interval[0]:
+            merged.append(list(interval))
+        else:
+            merged[-1][1] = max(merged[-1][1], interval[1])
+    assert len(mask) == sum(e - s + 1 for s, e in merged)
+    return [tuple(m) for m in merged]
+
+
+def _two_sample_z(a: list[float], b: list[float]) -> float:
+    gap = abs(float(np.mean(a)) - float(np.mean(b)))
+    error = math.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
+    return gap / error if error > 0 else (0.0 if gap == 0 else math.inf)
+
+
+@pytest.mark.parametrize(
+    ("pieces", "mask_ratio", "p", "upper", "n_words"),
+    [((1,), 0.7, 0.3, 20, 200), ((1, 4), 0.5, 0.2, 10, 100), ((1, 2, 3), 0.15, 0.2, 10, 300)],
+    ids=["merges", "anchors-over-tokens", "defaults"],
+)
+def test_span_sampling_matches_spanbert_code(pieces, mask_ratio, p, upper, n_words):
+    """Spans a row, tokens on the longest words and run lengths agree with the transcribed loop.
+
+    The first setting masks 70% of a row, where how spans merge shows most (an anchor allowed on
+    masked tokens, or a span stopping at one, moves the spans a row by several standard errors);
+    the second has words of 1 and 4 pieces, where anchors over words instead of tokens show.
+    """
+    word_ids = [k for k in range(n_words) for _ in range(pieces[k % len(pieces)])]
+    rng = np.random.default_rng(0)
+    generator = torch.Generator().manual_seed(0)
+    ours, theirs = [], []
+    for _ in range(150):
+        theirs.append(_spanbert_code_mask(word_ids, rng, mask_ratio, p, upper))
+        ours.append(
+            spanbert.sample_masked_spans(
+                word_ids, generator, mask_ratio=mask_ratio, p=p, max_length=upper
+            )[0]
+        )
+    longest = max(pieces)
+
+    def on_longest_words(spans):
+        tokens = [t for s, e in spans for t in range(s, e + 1)]
+        return sum(pieces[word_ids[t] % len(pieces)] == longest for t in tokens) / len(tokens)
+
+    for statistic in (len, on_longest_words):
+        z = _two_sample_z([statistic(s) for s in ours], [statistic(s) for s in theirs])
+        assert z < 5.3, (
+            f"{getattr(statistic, '__name__', statistic)}: {z:.1f} standard errors apart"
+        )
+    # Run lengths in tokens (1..9, 10+): a chi-square test of homogeneity.
+    table = np.zeros((2, 10))
+    for row, samples in enumerate((ours, theirs)):
+        for spans in samples:
+            for s, e in spans:
+                table[row, min(e - s + 1, 10) - 1] += 1
+    table = table[:, table.sum(0) > 0]
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+    chi_square = float(((table - expected) ** 2 / expected).sum())
+    df = table.shape[1] - 1
+    # Wilson-Hilferty's upper 1e-6 quantile of chi-square with df degrees of freedom
+    bound = df * (1 - 2 / (9 * df) + 4.753 * math.sqrt(2 / (9 * df))) ** 3
+    assert chi_square < bound, (chi_square, bound, table)
 
 
 # --------------------------------------------------------------------------------------------------
