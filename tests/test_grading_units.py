@@ -68,7 +68,8 @@ MALFORMED = {  # file text -> what the error must say (expected ... got)
         "line 3: student 'bob' again (first on line 2)"
     ),
     'student_id,submitted_at\n"bo\nb",2026-03-01T11:10:00Z\n': "line 2: expected a student id",
-    "student_id,submitted_at\n../x,2026-03-01T11:10:00Z\n": "no line breaks or slashes",
+    "student_id,submitted_at\nx/y,2026-03-01T11:10:00Z\n": "no line breaks or slashes",
+    "student_id,submitted_at\n..,2026-03-01T11:10:00Z\n": "not starting with '.'",
 }
 
 

@@ -10,10 +10,14 @@ a penalty of 1 point per started hour (at most 3, 15 minutes' grace) appended. F
   a written answer of their own, 1.5 hours late (2 points off);
 - ``grace`` writes a correct function, 10 minutes late (nothing off).
 
-The class is graded twice: by plain ``nbgrader autograde`` from ``submitted/`` (timestamp.txt as the
-exchange writes it) and by the fast path (``python -m ch11lib.grading autograde --submissions``) from
-an inbox where ``grace``'s time is only its file's modification time. Both must leave written answers
-to a grader, apply the same penalties, and give feedback without the rubric or hidden tests.
+Every submission claims to be on time long before the due date (``timestamp.txt`` and file times of
+2020, as a student can write them); the real times come from the LMS (a TIMES csv). The class is
+graded twice: by plain ``nbgrader autograde`` from ``submitted/`` (the times recorded first with
+``python -m ch11lib.grading times``) and by the fast path (``python -m ch11lib.grading autograde
+--submissions ... --times``). Both must ignore the claims, apply the same penalties, leave written
+answers to a grader and give feedback without the rubric or hidden tests. Last, a forged submission
+comes through the exchange (dated by the exchange's file system), and one without any trusted time
+is graded without a penalty and named.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import nbformat
 import pytest
 from nbgrader_harness import REPO_ROOT, Course, grade_in_process, load_notebook, manual_cells
 
+from ch11lib.grading import batch as ag
 from ch11lib.grading import cli
 from ch11lib.grading.deadlines import penalty_points
 from ch11lib.grading.export import canvas_rows, gradescope_rows
@@ -58,8 +63,33 @@ SUBMITTED = {  # student -> minutes after the due date
 }
 
 
+FORGED = "2020-01-01 00:00:00.000000 UTC"  # what every submission claims
+FORGED_EPOCH = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+
+
 def _stamp(minutes: float) -> str:
     return (DUE_UTC + datetime.timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def _times_csv(path: Path, students: list[str]) -> Path:
+    """The LMS's export: ISO 8601 with the due date's own offset (+01:00), one row per student."""
+    zone = datetime.timezone(datetime.timedelta(hours=1))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student_id", "submitted_at"])
+        for student in students:
+            when = DUE_UTC.replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(
+                minutes=SUBMITTED[student]
+            )
+            writer.writerow([student, when.astimezone(zone).isoformat()])
+    return path
+
+
+def _forge(folder: Path) -> None:
+    """What a student can do: claim 2020 in timestamp.txt and in every file's times."""
+    (folder / "timestamp.txt").write_text(FORGED + "\n", encoding="utf-8")
+    for path in [*folder.rglob("*"), folder]:
+        os.utime(path, (FORGED_EPOCH, FORGED_EPOCH))
 
 
 def _notebooks(course: Course) -> dict[str, nbformat.NotebookNode]:
@@ -97,9 +127,11 @@ class Graded:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     root = tmp_path_factory.mktemp("workflow")
+    lms = _times_csv(root / "lms_times.csv", list(SUBMITTED))
     plain = _course(root / "plain")
     for student, nb in _notebooks(plain).items():
-        plain.submit(NAME, student, nb, timestamp=_stamp(SUBMITTED[student]))
+        _forge(plain.submit(NAME, student, nb, timestamp=FORGED).parent)
+    assert cli.main(["--course", str(plain.root), "times", NAME, str(lms)]) == 0
     plain.autograde(NAME)
     plain.set_manual_grade(NAME, "answered", "written_double", 3, comment="name the law")
 
@@ -107,17 +139,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     inbox = root / "inbox"
     for student, nb in _notebooks(fast).items():
         (inbox / student).mkdir(parents=True)
-        path = inbox / student / f"{NAME}.ipynb"
-        nbformat.write(nb, path)
-        if student == "grace":  # no timestamp.txt: the file's modification time
-            when = (DUE_UTC + datetime.timedelta(minutes=SUBMITTED[student])).replace(
-                tzinfo=datetime.timezone.utc
-            )
-            os.utime(path, (when.timestamp(), when.timestamp()))
-        else:
-            (inbox / student / "timestamp.txt").write_text(_stamp(SUBMITTED[student]) + "\n")
+        nbformat.write(nb, inbox / student / f"{NAME}.ipynb")
+        _forge(inbox / student)
     args = ["--course", str(fast.root), "autograde", NAME, "--submissions", str(inbox)]
-    assert cli.main([*args, "--jobs", "1"]) == 0
+    assert cli.main([*args, "--jobs", "1", "--times", str(lms)]) == 0
     return Graded(plain, fast, inbox)
 
 
@@ -194,9 +219,12 @@ def test_late_submissions_lose_the_configured_penalty_on_both_paths(graded: Grad
             assert gb.find_assignment(NAME).duedate == DUE_UTC
             late = {s.student_id: s.total_seconds_late for s in gb.assignment_submissions(NAME)}
         assert late["answered"] == 90 * 60 and late["grace"] == 10 * 60 and late["solution"] == 0
-    # the fast path kept the inbox's time: timestamp.txt, or the notebook's modification time
-    stamp = (graded.fast.root / "submitted" / "grace" / NAME / "timestamp.txt").read_text()
-    assert stamp.strip() == _stamp(SUBMITTED["grace"])
+        # the LMS's time, not the 2020 that timestamp.txt and the file times claim
+        for student in SUBMITTED:
+            stamp = course.root / "submitted" / student / NAME / "timestamp.txt"
+            assert stamp.read_text().strip() == _stamp(SUBMITTED[student]), student
+    kept = graded.fast.root / "submitted" / "grace" / NAME / "timestamp.untrusted.txt"
+    assert not kept.exists()  # a trusted time replaced the claim
     rows = {r["student_id"]: r for r in graded.plain.export_csv()}
     assert float(rows["answered"]["late_submission_penalty"]) == 2
     assert float(rows["answered"]["score"]) == 6 + 3 - 2
@@ -208,10 +236,17 @@ def test_report_shows_manual_points_beside_autograded(graded: Graded) -> None:
     header = next(line for line in students.splitlines() if line.startswith("| student"))
     assert "autograded (of 6)" in header and "`written_double` (of 4)" in header
     assert "penalty" in header and "total (of 10)" in header
+    assert "written (of 4)" in header
     rows = {line.split(" | ")[0].strip("| "): line for line in students.splitlines()[4:]}
-    assert rows["answered"].split(" | ")[1:] == ["6", "3", "1.5 h", "2", "7 |"]
-    assert rows["solution"].split(" | ")[1:3] == ["6", "ungraded"]
-    assert rows["blank"].split(" | ")[1:3] == ["0", "0"]
+    assert rows["answered"].split(" | ")[1:] == ["6", "3", "3", "1.5 h", "2", "7 |"]
+    assert rows["solution"].split(" | ")[1:4] == ["6", "ungraded", "ungraded"]
+    assert rows["blank"].split(" | ")[1:4] == ["0", "0", "0"]
+    # class means: autograded over 4 students, written over the 3 graded answers (0, 0, 3)
+    assert rows["**class mean**"].split(" | ")[1:] == ["4.5", "1.0", "1.0", "", "0.5", "4.8 |"]
+    opening = text.split("\n\n")[1]
+    assert "Of the 10 points, 6 are autograded (class mean 4.5), 4 written" in opening
+    assert "3 of 4 answers graded, mean 1.0 per graded answer" in opening
+    assert "no trusted submission time" not in text  # every time came from the LMS
     written = text.split("## Written questions")[1].split("## Students")[0]
     assert "| `written_double` | 4 | 3 | 1 | 1.0 |" in written  # 3 graded (0, 0, 3), 1 ungraded
     assert "`written_double`" not in text.split("## Tests students fail most")[1].split("##")[0]
@@ -278,8 +313,13 @@ def test_regrading_one_student_touches_no_one_else_and_feedback_is_robust(graded
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "double":
             cell.source = f"def double(x):\n    {OWN_MARKER}  # checked\n"
     nbformat.write(fixed, graded.inbox / "answered" / f"{NAME}.ipynb")
+    _forge(graded.inbox / "answered")
+    # the LMS's time dated the old notebook, not this one: without a new one, no trusted time
+    intake = ag.collect(course.root, NAME, graded.inbox, ["answered"])
+    assert intake.untimed == ["answered"] and intake.students == ["answered"]
+    lms = _times_csv(graded.inbox.parent / "lms_fix.csv", ["answered"])
     args = ["--course", str(course.root), "autograde", NAME, "--submissions", str(graded.inbox)]
-    assert cli.main([*args, "--student", "answered", "--jobs", "1"]) == 0
+    assert cli.main([*args, "--student", "answered", "--jobs", "1", "--times", str(lms)]) == 0
     assert _snapshot(course, others) == before
     submitted = course.root / "submitted" / "answered" / NAME / f"{NAME}.ipynb"
     assert "# checked" in submitted.read_text(encoding="utf-8")
@@ -310,8 +350,9 @@ def test_feedback_clears_hidden_tests_of_locked_test_cells_only() -> None:
     with pytest.raises(RuntimeError):
         ClearHiddenTests().preprocess(load_notebook(nb), {})
     cleared, _ = ClearLockedHiddenTests().preprocess(load_notebook(nb), {})
-    assert OWN_MARKER in cleared.cells[1].source  # the student's text, as they wrote it
-    test = cleared.cells[2].source
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in cleared.cells}
+    assert OWN_MARKER in by_id["double"]  # the student's text, as they wrote it
+    test = by_id["test_double"]
     assert "double(2) == 4" in test and "double(-3)" not in test and "HIDDEN" not in test
 
 
@@ -323,3 +364,42 @@ def test_the_calendar_command_writes_the_configured_due_dates(graded: Graded, ca
     assert f"{NAME}: due 2026-03-01 11:00 UTC" in capsys.readouterr().out
     with course._gradebook() as gb:
         assert gb.find_assignment(NAME).duedate == DUE_UTC
+
+
+def test_the_exchange_dates_a_forged_submission_and_a_time_unknown_is_named(
+    graded: Graded,
+) -> None:
+    """Two more students of the plain class, graded by plain ``nbgrader autograde``: ``forger``
+    submits through the exchange, claiming 2020 in the folder's name, its timestamp.txt and every
+    file time; ``untimed`` is copied into ``submitted/`` with a forged timestamp.txt and has no
+    trusted time anywhere."""
+    course = graded.plain
+    started = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    exchange = course.root.parent / "exchange"
+    inbound = exchange / "slp3" / "inbound" / f"forger+{NAME}+{FORGED}+x1"
+    inbound.mkdir(parents=True)
+    nbformat.write(course.source_notebook(NAME), inbound / f"{NAME}.ipynb")  # 6 points
+    _forge(inbound)
+    exchange_args = [f"--Exchange.root={exchange}", "--CourseDirectory.course_id=slp3"]
+    collected = course.run("collect", NAME, *exchange_args)
+    assert "claims 2020-01-01 00:00:00 UTC" in collected.stderr  # logged beside the real time
+    _forge(course.submit(NAME, "untimed", course.source_notebook(NAME), timestamp=FORGED).parent)
+    others = ",".join(SUBMITTED)  # graded before: not again
+    log = course.autograde(NAME, f"--CourseDirectory.student_id_exclude={others}").stderr
+    warnings = [line for line in log.splitlines() if "no trusted submission time" in line]
+    assert len(warnings) == 1 and "(untimed): graded WITHOUT a late penalty" in warnings[0]
+    assert "TIMES=times.csv" in warnings[0]
+    with course._gradebook() as gb:
+        subs = {s.student_id: s for s in gb.assignment_submissions(NAME)}
+        forger, untimed = subs["forger"], subs["untimed"]
+        # the exchange's change time: when the copy was made, long after the due date
+        assert forger.timestamp is not None and forger.timestamp >= started
+        assert forger.total_seconds_late > 3 * 3600
+        assert untimed.timestamp is None and untimed.total_seconds_late == 0
+    penalties = _penalties(course)
+    assert penalties["forger"] == 3 and penalties["untimed"] == 0  # at most 3; none without a time
+    assert penalties["answered"] == 2  # the others were not touched
+    text = cli.write_report(course.root, NAME).read_text(encoding="utf-8")
+    assert "no trusted submission time for 1 submission(s) of w0_written (untimed)" in text
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()}
+    assert "time unknown" in rows["untimed"] and "time unknown" not in rows["forger"]

@@ -386,8 +386,9 @@ def _students_section(table: AssignmentGrades, students: list[str]) -> list[str]
         if table.manual:
             written = [grades.points[n] for n in table.manual]
             row += [*(_points(p) for p in written), _written(written)]
-        late = f"{grades.seconds_late / 3600:.1f} h" if grades.seconds_late else ""
-        late = "time unknown" if s in untimed else late
+        hours = grades.seconds_late / 3600
+        late = f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+        late = "time unknown" if s in untimed else late if grades.seconds_late else ""
         row += [late, f"{grades.penalty:g}" if grades.penalty else "", f"{grades.total:g}"]
         lines.append("| " + " | ".join(row) + " |")
         sums["auto"] += auto

@@ -137,10 +137,10 @@ def read_times_csv(path: Path | str) -> dict[str, datetime.datetime]:
                     f"{header!r}, got {row!r}"
                 )
             student, stamp = row[id_col].strip(), row[time_col]
-            if not student or any(c in student for c in "\r\n\0/"):
+            if not student or student.startswith(".") or any(c in student for c in "\r\n\0/\\"):
                 raise ValueError(
                     f"{path}, line {line}: expected a student id (a folder name: no line breaks "
-                    f"or slashes), got {row[id_col]!r}"
+                    f"or slashes, not starting with '.'), got {row[id_col]!r}"
                 )
             if student in times:
                 raise ValueError(
