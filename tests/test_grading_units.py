@@ -50,6 +50,10 @@ def test_times_csv_reads_an_lms_export_into_utc(tmp_path: Path) -> None:
     )
     path = tmp_path / "lms.csv"
     path.write_text(text, encoding="utf-8")
+    path.with_name("other.csv").write_text("Student ID,submitted_at\nx,2026-03-01T11:00:00Z\n")
+    assert times.read_times_csv(path.with_name("other.csv")) == {
+        "x": datetime.datetime(2026, 3, 1, 11)
+    }
     assert times.read_times_csv(path) == {
         "doe, jane": datetime.datetime(2026, 3, 1, 11, 30),
         "bob": datetime.datetime(2026, 3, 1, 11, 10),

@@ -39,7 +39,7 @@ from pathlib import Path
 LEDGER_DIR = ".submission_times"  # a dot folder: nbgrader's `submitted/*/<a>` globs never see it
 FIELDS = ("student_id", "submitted_at", "source", "notebook_sha256")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's timestamp.txt, in UTC
-STUDENT_COLUMNS = ("student_id", "student", "sid", "sis user id", "id", "username", "login")
+STUDENT_COLUMNS = ("student_id", "student id", "student", "sid", "sis user id", "id", "username")
 TIME_COLUMNS = ("submitted_at", "submission time", "submission_time", "submitted", "timestamp")
 CLOCK_SKEW = datetime.timedelta(minutes=5)  # a time this far ahead of the grader's clock is wrong
 EARLY = datetime.timedelta(days=180)  # a submission this long before its due date: a typo?
@@ -89,8 +89,8 @@ def read_times_csv(path: Path | str) -> dict[str, datetime.datetime]:
     """``{student_id: submitted at, naive UTC}`` from an LMS export.
 
     A header row names the columns (any order, other columns ignored): the student id is the first
-    of ``student_id``, ``student``, ``sid``, ``SIS User ID``, ``id``, ``username``, ``login`` that is
-    there, the time the first of ``submitted_at``, ``Submission Time``, ``submitted``,
+    of ``student_id``, ``Student ID``, ``student``, ``sid``, ``SIS User ID``, ``id``, ``username``
+    that is there, the time the first of ``submitted_at``, ``Submission Time``, ``submitted``,
     ``timestamp``. Raises :class:`ValueError` naming the file, the line, what was expected and what
     came: a missing column, an empty or multi-line id, a student twice, a time that is not ISO 8601,
     has no zone or lies in the future.
