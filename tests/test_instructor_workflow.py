@@ -367,28 +367,47 @@ def test_the_calendar_command_writes_the_configured_due_dates(graded: Graded, ca
 
 
 def test_the_exchange_dates_a_forged_submission_and_a_time_unknown_is_named(
-    graded: Graded,
+    graded: Graded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two more students of the plain class, graded by plain ``nbgrader autograde``: ``forger``
-    submits through the exchange, claiming 2020 in the folder's name, its timestamp.txt and every
-    file time; ``untimed`` is copied into ``submitted/`` with a forged timestamp.txt and has no
-    trusted time anywhere."""
+    """Two more students of the plain class: ``forger`` submits through the exchange, claiming 2020
+    in the folder's name, its timestamp.txt and every file time; ``untimed`` is copied into
+    ``submitted/`` with a forged timestamp.txt and has no trusted time anywhere. The collect is
+    nbgrader's command; the late-penalty steps of autograding (the course's DueDates, then
+    nbgrader's AssignLatePenalties, with the course's config) run in-process on their full
+    points, without executing the notebooks again (the fixture grades forged claims end to end)."""
+    from nbgrader.preprocessors import AssignLatePenalties
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from ch11lib.grading.deadlines import DueDates
+
     course = graded.plain
     started = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
     exchange = course.root.parent / "exchange"
     inbound = exchange / "slp3" / "inbound" / f"forger+{NAME}+{FORGED}+x1"
     inbound.mkdir(parents=True)
-    nbformat.write(course.source_notebook(NAME), inbound / f"{NAME}.ipynb")  # 6 points
+    nbformat.write(course.source_notebook(NAME), inbound / f"{NAME}.ipynb")
     _forge(inbound)
     exchange_args = [f"--Exchange.root={exchange}", "--CourseDirectory.course_id=slp3"]
     collected = course.run("collect", NAME, *exchange_args)
     assert "claims 2020-01-01 00:00:00 UTC" in collected.stderr  # logged beside the real time
+    stamp = (course.root / "submitted" / "forger" / NAME / "timestamp.txt").read_text()
+    assert stamp.startswith(str(started.year)) and not stamp.startswith("2020")
     _forge(course.submit(NAME, "untimed", course.source_notebook(NAME), timestamp=FORGED).parent)
-    others = ",".join(SUBMITTED)  # graded before: not again
-    log = course.autograde(NAME, f"--CourseDirectory.student_id_exclude={others}").stderr
-    warnings = [line for line in log.splitlines() if "no trusted submission time" in line]
-    assert len(warnings) == 1 and "(untimed): graded WITHOUT a late penalty" in warnings[0]
-    assert "TIMES=times.csv" in warnings[0]
+    intake = ag.collect(course.root, NAME, students=["forger", "untimed"])  # make autograde's
+    assert intake.untimed == ["untimed"] and sorted(intake.students) == ["forger", "untimed"]
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
+    monkeypatch.chdir(course.root)  # DueDates outside nbgrader: the course is the working folder
+    with course._gradebook() as gb:
+        for student in ("forger", "untimed"):  # as SaveAutoGrades leaves them: full points
+            gb.update_or_create_submission(NAME, student, timestamp=None)
+            gb.find_grade("test_double", NAME, NAME, student).auto_score = 6.0
+        gb.db.commit()
+    for student in ("forger", "untimed"):
+        info = {"assignment": NAME, "student": student, "notebook": NAME, "db_url": course.db_url}
+        nb = course.source_notebook(NAME)
+        for step in (DueDates(config=config), AssignLatePenalties(config=config)):
+            nb, _ = step.preprocess(nb, {"nbgrader": dict(info)})
     with course._gradebook() as gb:
         subs = {s.student_id: s for s in gb.assignment_submissions(NAME)}
         forger, untimed = subs["forger"], subs["untimed"]
@@ -401,5 +420,6 @@ def test_the_exchange_dates_a_forged_submission_and_a_time_unknown_is_named(
     assert penalties["answered"] == 2  # the others were not touched
     text = cli.write_report(course.root, NAME).read_text(encoding="utf-8")
     assert "no trusted submission time for 1 submission(s) of w0_written (untimed)" in text
+    assert "graded WITHOUT a late penalty" in text and "TIMES=times.csv" in text
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()}
     assert "time unknown" in rows["untimed"] and "time unknown" not in rows["forger"]
