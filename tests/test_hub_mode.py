@@ -8,6 +8,7 @@ It serves a tiny BERT under the ids ``ch11lib.resources`` names for the hub.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -281,3 +282,158 @@ def test_an_assignment_runs_in_hub_mode_against_the_local_hub(notebook: str, tmp
     downloaded = {path for method, path in hub.requests if method == "GET" and "/resolve/" in path}
     assert any(path.endswith("/tokenizer.json") for path in downloaded), downloaded
     assert netblock.read_log(netlog) == "", "the notebook tried to leave the loopback"
+
+
+def _multinli_repo(folder: Path) -> Path:
+    """A tiny nyu-mll/multi_nli as the hub keeps it: parquet files named by the README's configs."""
+    import datasets
+
+    splits = ("train", "validation_matched", "validation_mismatched")
+    (folder / "data").mkdir(parents=True)
+    (folder / "README.md").write_text(
+        "---\nconfigs:\n- config_name: default\n  data_files:\n"
+        + "".join(f"  - split: {s}\n    path: data/{s}-*\n" for s in splits)
+        + "---\n# MultiNLI (a tiny stand-in)\n"
+    )
+    features = datasets.Features({
+        "promptID": datasets.Value("int32"), "pairID": datasets.Value("string"),
+        "premise": datasets.Value("string"), "hypothesis": datasets.Value("string"),
+        "genre": datasets.Value("string"),
+        "label": datasets.ClassLabel(names=["entailment", "neutral", "contradiction"]),
+    })  # fmt: skip
+    for split, rows in zip(splits, (60, 12, 12), strict=True):
+        data = {"promptID": list(range(rows)), "pairID": [f"{i}e" for i in range(rows)],
+                "premise": [f"A man plays a guitar on stage {i}." for i in range(rows)],
+                "hypothesis": [f"Someone makes music {i}." for i in range(rows)],
+                "genre": ["fiction"] * rows,
+                "label": [i % 3 if i % 10 else -1 for i in range(rows)]}  # fmt: skip
+        datasets.Dataset.from_dict(data, features=features).to_parquet(
+            str(folder / "data" / f"{split}-00000-of-00001.parquet")
+        )
+    return folder
+
+
+LOADERS = ("load_model", "load_tokenizer", "load_dataset", "model_location", "model_file")
+
+
+def page_resource_calls(page: Path) -> list[str]:
+    """The source of every ``resources.<loader>(...)`` call in the code cells of ``page``; a call whose
+    argument is the variable of a loop over literal names (``for name in ("a", "b")``) counts once per
+    name. Any other argument that is not a literal fails: the test must know what a page loads."""
+    import jupytext
+
+    calls = []
+    for cell in jupytext.read(page).cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(line for line in cell.source.splitlines() if line[:1] not in "%!")
+        tree = ast.parse(source)
+        loops = {
+            node.target.id: ast.literal_eval(node.iter)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.For | ast.comprehension)
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.iter, ast.Tuple | ast.List)
+            and all(isinstance(e, ast.Constant) for e in node.iter.elts)
+        }
+        for node in ast.walk(tree):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in LOADERS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "resources"
+            ):
+                continue
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Name) and first.id in loops:
+                for value in loops[first.id]:
+                    node.args[0] = ast.Constant(value)
+                    calls.append(ast.unparse(node))
+                continue
+            assert isinstance(first, ast.Constant), f"{page.name}: {ast.unparse(node)}"
+            calls.append(ast.unparse(node))
+    return calls
+
+
+# Runs the calls given as JSON in argv[1] in hub mode, then each data set again in embedded mode, and
+# prints one JSON line: what each call gave (models: class and size; data: splits and columns).
+PAGE_CALLS_RUNNER = """if True:
+    import json, sys
+    import transformers
+    from transformers import BertForMaskedLM, BertForPreTraining
+    from ch11lib import resources
+
+    def summary(value):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, transformers.PreTrainedModel):
+            return [type(value).__name__, sum(p.numel() for p in value.parameters()) > 0]
+        if isinstance(value, transformers.PreTrainedTokenizerBase):
+            return ["tokenizer", len(value), value("a cat sat")["input_ids"]]
+        if hasattr(value, "column_names"):  # a DatasetDict
+            return {split: sorted(part.column_names) for split, part in value.items()}
+        return type(value).__name__
+
+    names = {"resources": resources, "transformers": transformers,
+             "BertForMaskedLM": BertForMaskedLM, "BertForPreTraining": BertForPreTraining}
+    calls = json.loads(sys.argv[1])
+    hub = {call: summary(eval(call, names)) for call in calls}
+    resources.set_source("embedded")
+    embedded = {call: summary(eval(call, names)) for call in calls if "load_dataset" in call}
+    print(json.dumps({"hub": hub, "embedded": embedded}))
+"""
+
+
+def test_every_page_loads_its_models_and_data_in_hub_mode(tmp_path: Path):
+    """Each model and data set call of every chapter, run in hub mode against the local hub (tiny
+    stand-ins of the real repositories): it loads, tokenizers are not empty, and each data set has the
+    splits and columns of the embedded one, which is what the page reads next."""
+    calls_of = {
+        page.name: page_resource_calls(page) for page in sorted((ROOT / "chapters").glob("*.md"))
+    }
+    assert len(calls_of) >= 12 and all(calls_of.values()), calls_of
+    calls = sorted({call for found in calls_of.values() for call in found})
+    assert "resources.load_dataset('nli')" in calls, calls
+    tiny = _minilm_named_tiny(tmp_path / "tiny-minilm")
+    repos = {resources.MODELS[name].hub_id: tiny for name in ("minilm", "encoder")}
+    data = {
+        resources.HUB_DATASET_IDS["supersense"][0]: _glue_sst2_repo(tmp_path / "glue"),
+        resources.HUB_DATASET_IDS["nli"][0]: _multinli_repo(tmp_path / "mnli"),
+        resources.HUB_DATASET_IDS["ner"][0]: _conll2003_repo(tmp_path / "conll"),
+    }
+    with hub_mode(tmp_path, repos, datasets=data) as (hub, env, netlog):
+        result = subprocess.run(
+            [sys.executable, "-c", PAGE_CALLS_RUNNER, json.dumps(calls)],
+            capture_output=True, text=True, env=env, timeout=600, cwd=ROOT / "chapters",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    for call in calls:
+        got = found["hub"][call]
+        if "load_tokenizer" in call:
+            assert got[0] == "tokenizer" and got[1] > 1000 and len(got[2]) > 2, (call, got)
+        elif "load_model" in call:
+            assert got[1] is True, (call, got)
+        elif "model_file" in call:
+            assert Path(got).is_file(), (call, got)
+        elif "load_dataset" in call:
+            assert got == found["embedded"][call], (
+                f"{call}: hub {got} vs embedded {found['embedded'][call]}"
+            )
+    # the hub names went to the hub, the course BERT stayed local
+    # MiniLM came from the hub; the models the course trained stayed the shipped ones
+    weights = found["hub"]["resources.model_file('minilm', 'model.safetensors')"]
+    assert "/models--sentence-transformers--all-MiniLM-L6-v2/" in weights, weights
+    assert found["hub"]["resources.model_location('course-bert')"] == str(
+        ROOT / "ch11lib" / "assets" / "course_bert"
+    )
+    assert Path(found["hub"]["resources.model_location('minilm-mlm')"]).is_dir()
+    fetched = {path for method, path in hub.requests if method == "GET"}
+    for needed in ("validation_matched-00000-of-00001.parquet", "conll2003/test/0000.parquet",
+                   "sst2/train-00000-of-00001.parquet"):  # fmt: skip
+        assert any(path.endswith(needed) for path in fetched), (needed, fetched)
+    optional = {"datasets-server.127.0.0.1", "s3.amazonaws.com"}  # see the SST-2 test above
+    attempts = [line for line in netblock.read_log(netlog).splitlines() if line.strip()]
+    others = [line for line in attempts if not any(f"'{host}'" in line for host in optional)]
+    assert others == [], f"the pages' loading tried to leave the loopback: {others}"
