@@ -43,7 +43,13 @@ def test_hub_switch_names_the_real_models(monkeypatch):
     monkeypatch.setenv(resources.SOURCE_ENV, "hub")
     assert resources.model_location("encoder") == "bert-base-uncased"
     assert resources.model_location("minilm") == "sentence-transformers/all-MiniLM-L6-v2"
-    assert resources.model_location("minilm-mlm") == "bert-base-uncased"
+    # MiniLM's fill-mask head is shipped in both modes, like the course BERT (chapters 02 and 04
+    # read its training log); hub mode never swaps it for bert-base-uncased behind a page's back.
+    assert resources.MODELS["minilm-mlm"].hub_id is None
+    shipped_in_hub_mode = resources.model_location("minilm-mlm")
+    monkeypatch.setenv(resources.SOURCE_ENV, "embedded")
+    assert resources.model_location("minilm-mlm") == shipped_in_hub_mode
+    monkeypatch.setenv(resources.SOURCE_ENV, "hub")
     # The course's own BERT is on no hub: chapters 02-04 read its training log and card beside it.
     course = resources.model_location("course-bert")
     assert course == str(resources.ASSETS_DIR / "course_bert"), course
