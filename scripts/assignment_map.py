@@ -73,6 +73,8 @@ CHAPTERS: dict[str, dict[str, int]] = {
     "a5_finetuning": {
         "cls_logits": 9,
         "cls_loss": 9,
+        "encode_nli_batch": 9,
+        "pair_features": 9,
         "align_labels": 10,
         "word_predictions": 10,
         "viterbi": 10,

@@ -785,3 +785,293 @@ for _name, _cells in zip(
     strict=True,
 ):
     CORRECT[_name].update(_cells)
+
+
+# --- the NLI pair input and the pair features ----------------------------------------------------------
+
+
+def _nli(body: str) -> str:
+    return "def encode_nli_batch(pairs, max_length, cls_id, sep_id, pad_id):\n" + _body(body)
+
+
+def _pair(body: str) -> str:
+    return "def pair_features(u, v):\n" + _body(body)
+
+
+_NLI = """
+if max_length < {smallest}:
+    raise ValueError("max_length too small")
+budget = max_length - {specials}
+rows = []
+for a_ids, b_ids in pairs:
+    a, b = list(a_ids), list(b_ids)
+    if len(a) + len(b) > budget:
+{cut}
+    ids = [cls_id, *a, sep_id, *b, sep_id]
+    rows.append((ids, {segments}))
+length = {length}
+input_ids = torch.full((len(rows), length), {pad}, dtype=torch.long)
+token_type_ids = torch.zeros(len(rows), length, dtype=torch.long)
+attention_mask = torch.zeros(len(rows), length, dtype=torch.long)
+for row, (ids, segments) in enumerate(rows):
+    input_ids[row, : len(ids)] = torch.tensor(ids)
+    token_type_ids[row, : len(ids)] = torch.tensor(segments)
+    attention_mask[row, : len(ids)] = 1
+return {{"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask}}
+"""
+
+_NLI_CUT = """
+shorter = min(len(a), len(b), budget // 2)
+if len(a) > len(b):
+    a, b = a[: budget - shorter], b[:shorter]
+else:
+    a, b = a[:shorter], b[: budget - shorter]
+"""
+
+
+_NLI_DEFAULTS = {
+    "cut": _NLI_CUT,
+    "segments": "[0] * (len(a) + 2) + [1] * (len(b) + 1)",
+    "specials": "3",
+    "smallest": "3",
+    "length": "max(len(ids) for ids, _ in rows)",
+    "pad": "pad_id",
+}
+
+
+def _nli_variant(**changes: str) -> str:
+    """The reference encode_nli_batch with some of the pieces of _NLI_DEFAULTS changed."""
+    pieces = {**_NLI_DEFAULTS, **changes}
+    pieces["cut"] = indent(dedent(pieces["cut"]).strip("\n"), " " * 8)
+    return _nli(_NLI.format(**pieces))
+
+
+_PAIR = "return torch.cat([{parts}], dim={dim})"
+
+
+def _pair_variant(parts: str = "u, v, (u - v).abs(), u * v", dim: str = "-1") -> str:
+    return _pair(_PAIR.format(parts=parts, dim=dim))
+
+
+def _variants(grade_id: str, make, table: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """{mutant name: {grade_id: make(**changes)}}: one wrong variant of a template per row."""
+    return {name: {grade_id: make(**changes)} for name, changes in table.items()}
+
+
+_NLI_CUT_FROM_THE_FRONT = _NLI_CUT.replace(
+    "a[: budget - shorter], b[:shorter]", "a[len(a) - (budget - shorter):], b[len(b) - shorter:]"
+).replace(
+    "a[:shorter], b[: budget - shorter]", "a[len(a) - shorter:], b[len(b) - (budget - shorter):]"
+)
+
+_NLI_CUT_PROPORTIONAL = """
+keep_a = round(budget * len(a) / (len(a) + len(b)))
+a, b = a[:keep_a], b[: budget - keep_a]
+"""
+
+# the loop of the original BERT code: on ties B loses a token, so A keeps the odd one
+_NLI_CUT_ONE_AT_A_TIME = """
+while len(a) + len(b) > budget:
+    if len(a) > len(b):
+        a.pop()
+    else:
+        b.pop()
+"""
+
+_NLI_CUT_TIES_KEEP_A = _NLI_CUT.replace("if len(a) > len(b):", "if len(a) >= len(b):")
+
+WRONG.update(
+    _variants(
+        "encode_nli_batch",
+        _nli_variant,
+        {
+            "nli_first_sep_in_segment_1": {"segments": "[0] * (len(a) + 1) + [1] * (len(b) + 2)"},
+            "nli_cls_in_segment_1_too": {
+                "segments": "[1] + [0] * (len(a) + 1) + [1] * (len(b) + 1)"
+            },
+            "nli_only_second_truncated": {
+                "cut": "b = b[: max(budget - len(a), 0)]\na = a[:budget]"
+            },
+            "nli_truncates_from_the_front": {"cut": _NLI_CUT_FROM_THE_FRONT},
+            "nli_budget_off_by_one": {"specials": "2", "smallest": "2"},
+            "nli_proportional_truncation": {"cut": _NLI_CUT_PROPORTIONAL},
+            "nli_one_at_a_time_ties_cut_b": {"cut": _NLI_CUT_ONE_AT_A_TIME},
+            "nli_ties_cut_the_second_keeps_a_longer": {"cut": _NLI_CUT_TIES_KEEP_A},
+            "nli_pads_to_max_length": {"length": "max_length"},
+            "nli_pads_with_zero_not_pad_id": {"pad": "0"},
+        },
+    )
+)
+WRONG.update(
+    _variants(
+        "pair_features",
+        _pair_variant,
+        {
+            "pair_difference_without_abs": {"parts": "u, v, u - v, u * v"},
+            "pair_premise_twice": {"parts": "u, u, (u - v).abs(), u * v"},
+            "pair_no_interactions": {"parts": "u, v"},
+            "pair_concatenated_along_axis_0": {"dim": "0"},
+            "pair_concatenated_along_axis_1": {"dim": "1"},
+            "pair_product_and_distance_swapped": {"parts": "u, v, u * v, (u - v).abs()"},
+            "pair_cast_to_float32": {
+                "parts": "u.float(), v.float(), (u - v).abs().float(), (u * v).float()"
+            },
+            "pair_squared_difference": {"parts": "u, v, (u - v) ** 2, u * v"},
+        },
+    )
+)
+WRONG.update(
+    {
+        "nli_no_error_when_max_length_too_small": {
+            "encode_nli_batch": _nli_variant(smallest="0").replace(
+                "budget = max_length - 3", "budget = max(max_length - 3, 0)"
+            )
+        },
+        "nli_calls_the_tokenizer": {
+            "encode_nli_batch": _nli("""
+                premises = [tokenizer.decode(a) for a, _ in pairs]
+                hypotheses = [tokenizer.decode(b) for _, b in pairs]
+                out = tokenizer(premises, hypotheses, truncation="longest_first", max_length=max_length,
+                                padding=True, return_tensors="pt")
+                return {key: out[key] for key in ("input_ids", "token_type_ids", "attention_mask")}
+            """)
+        },
+        "library_nsp_encode_pair": {
+            "encode_nli_batch": _nli("""
+                from ch11lib import nsp
+                if max_length < 3:
+                    raise ValueError("max_length too small")
+                rows = []
+                for a_ids, b_ids in pairs:
+                    a, b = nsp.truncate_longest_first(a_ids, b_ids, max_length - 3)
+                    rows.append(([cls_id, *a, sep_id, *b, sep_id], [0] * (len(a) + 2) + [1] * (len(b) + 1)))
+                length = max(len(ids) for ids, _ in rows)
+                pad = lambda xs, v: xs + [v] * (length - len(xs))
+                return {
+                    "input_ids": torch.tensor([pad(ids, pad_id) for ids, _ in rows]),
+                    "token_type_ids": torch.tensor([pad(seg, 0) for _, seg in rows]),
+                    "attention_mask": torch.tensor([pad([1] * len(ids), 0) for ids, _ in rows]),
+                }
+            """)
+        },
+    }
+)
+
+CORRECT["vectorised_and_library_calls"].update(
+    {
+        # the one-token-at-a-time loop, with HF's choice of who keeps the odd token
+        "encode_nli_batch": _nli("""
+            if max_length < 3:
+                raise ValueError(f"max_length={max_length} cannot hold [CLS] A [SEP] B [SEP]")
+            encoded = []
+            for a_ids, b_ids in pairs:
+                a, b = [int(i) for i in a_ids], [int(i) for i in b_ids]
+                a_was_longer = len(a) > len(b)
+                while len(a) + len(b) > max_length - 3:
+                    if len(a) > len(b) or (len(a) == len(b) and not a_was_longer):
+                        a.pop()
+                    else:
+                        b.pop()
+                encoded.append(([cls_id] + a + [sep_id] + b + [sep_id], len(a) + 2, len(b) + 1))
+            from torch.nn.utils.rnn import pad_sequence
+
+            ids = pad_sequence([torch.tensor(e[0]) for e in encoded], batch_first=True, padding_value=pad_id)
+            segments = pad_sequence([torch.tensor([0] * n_a + [1] * n_b) for _, n_a, n_b in encoded], batch_first=True)
+            mask = pad_sequence([torch.ones(len(e[0]), dtype=torch.long) for e in encoded], batch_first=True)
+            return {"input_ids": ids.long(), "token_type_ids": segments.long(), "attention_mask": mask}
+        """),
+        "pair_features": _pair("""
+            return torch.concat((u, v, torch.abs(torch.sub(u, v)), torch.mul(u, v)), dim=u.dim() - 1)
+        """),
+    }
+)
+CORRECT["addmm_manual_softmax_memoised_viterbi"].update(
+    {
+        # lengths first, by the closed form of the Rust tokenizers, then one tensor filled in place
+        "encode_nli_batch": _nli("""
+            if max_length < 3:
+                raise ValueError("need at least 3 tokens for the special tokens")
+            m = max_length - 3
+            kept = []
+            for a_ids, b_ids in pairs:
+                n1, n2 = len(a_ids), len(b_ids)
+                if n1 + n2 > m:
+                    if n1 > n2:
+                        n2 = min(n2, m // 2)
+                        n1 = m - n2
+                    else:
+                        n1 = min(n1, m // 2)
+                        n2 = m - n1
+                kept.append((list(a_ids)[:n1], list(b_ids)[:n2]))
+            width = max(len(a) + len(b) + 3 for a, b in kept)
+            out = {key: torch.zeros(len(kept), width, dtype=torch.int64)
+                   for key in ("input_ids", "token_type_ids", "attention_mask")}
+            out["input_ids"].fill_(pad_id)
+            for row, (a, b) in enumerate(kept):
+                n = len(a) + len(b) + 3
+                out["input_ids"][row, :n] = torch.tensor([cls_id] + a + [sep_id] + b + [sep_id])
+                out["token_type_ids"][row, len(a) + 2 : n] = 1
+                out["attention_mask"][row, :n] = 1
+            return out
+        """),
+        "pair_features": _pair("""
+            hidden = u.shape[-1]
+            out = u.new_empty(*u.shape[:-1], 4 * hidden)
+            out[..., :hidden] = u
+            out[..., hidden : 2 * hidden] = v
+            out[..., 2 * hidden : 3 * hidden] = (v - u).abs()
+            out[..., 3 * hidden :] = v * u
+            return out
+        """),
+    }
+)
+
+# --- kinds of mistakes the first hidden tests let through (issue 14, section 6) -------------------------
+WRONG.update(
+    {
+        "cls_squeezes_a_batch_of_one": {
+            "cls_logits": _cls_logits("return (last_hidden_state[:, 0] @ W_C + b_C).squeeze()")
+        },
+        "cls_casts_to_float32": {
+            "cls_logits": _cls_logits(
+                "return last_hidden_state[:, 0].float() @ W_C.float() + b_C.float()"
+            )
+        },
+        "words_default_strategy_average": {
+            "word_predictions": (
+                _words("return _words_impl(subword_logits, word_ids, strategy)").replace(
+                    'strategy="first"', 'strategy="average"'
+                )
+                + _words("""
+                    probs = subword_logits.softmax(dim=-1)
+                    out = []
+                    for word in range(max(w for w in word_ids if w is not None) + 1):
+                        rows = [i for i, w in enumerate(word_ids) if w == word]
+                        out.append(int((probs[rows[0]] if strategy == "first" else probs[rows].mean(0)).argmax()))
+                    return out
+                """).replace("def word_predictions", "def _words_impl")
+            )
+        },
+        "repr_filled_into_float32_zeros": {
+            "span_representation": _span_repr("""
+                size = hidden.shape[1]
+                out = torch.zeros(len(spans), 3 * size)
+                for row, (s, e) in enumerate(spans):
+                    out[row, :size], out[row, size : 2 * size] = hidden[s], hidden[e]
+                    out[row, 2 * size :] = hidden[s : e + 1].mean(0)
+                return out
+            """)
+        },
+        "repr_spans_sorted_first": {
+            "span_representation": _span_repr("""
+                rows = [torch.cat([hidden[s], hidden[e], hidden[s : e + 1].mean(0)]) for s, e in sorted(map(tuple, spans))]
+                return torch.stack(rows)
+            """)
+        },
+        "align_b_to_i_assumed_plus_one": {
+            "align_labels": _align_variant(
+                continuation="label + 1 if b_to_i and label in b_to_i else label"
+            )
+        },
+    }
+)
