@@ -67,10 +67,9 @@ def _align_variant(
     first: str = "word_labels[word_id]",
     continuation: str = "b_to_i.get(label, label) if b_to_i else label",
     rest: str = "-100",
+    loop: str = _ALIGN_LOOP,
 ) -> str:
-    return _align(
-        _ALIGN_LOOP.format(special=special, first=first, continuation=continuation, rest=rest)
-    )
+    return _align(loop.format(special=special, first=first, continuation=continuation, rest=rest))
 
 
 _VITERBI = """
@@ -1071,6 +1070,145 @@ WRONG.update(
         "align_b_to_i_assumed_plus_one": {
             "align_labels": _align_variant(
                 continuation="label + 1 if b_to_i and label in b_to_i else label"
+            )
+        },
+    }
+)
+
+_WORDS_BY_EXP = """
+probs = subword_logits.exp() / subword_logits.exp().sum(dim=-1, keepdim=True)
+out = []
+for word in range(max(w for w in word_ids if w is not None) + 1):
+    rows = [i for i, w in enumerate(word_ids) if w == word]
+    out.append(int((probs[rows[0]] if strategy == "first" else probs[rows].mean(0)).argmax()))
+return out
+"""
+
+# --- more kinds of mistakes (issue 14, section 6): extreme values, inputs changed in place, a list
+# without special tokens, a global in place of an argument, float32 buffers, ties -----------------------
+WRONG.update(
+    {
+        "loss_log_softmax_plus_epsilon": {
+            "cls_loss": _cls_loss("""
+                probs = logits.softmax(dim=-1)
+                return -(probs[torch.arange(len(labels)), labels] + 1e-12).log().mean()
+            """)
+        },
+        "loss_stabilised_in_place": {
+            "cls_loss": _cls_loss("""
+                logits -= logits.max(dim=-1, keepdim=True).values
+                log_probs = logits - logits.exp().sum(dim=-1, keepdim=True).log()
+                return -log_probs[torch.arange(len(labels)), labels].mean()
+            """)
+        },
+        # word_ids[i - 1] at i = 0 is the last entry: a list without [CLS] loses its first "first"
+        "align_previous_wraps_around": {
+            "align_labels": _align_variant(
+                loop=_ALIGN_LOOP.replace(
+                    "previous = None\nfor word_id in word_ids:",
+                    "for i, word_id in enumerate(word_ids):",
+                )
+                .replace("word_id != previous", "word_id != word_ids[i - 1]")
+                .replace("    previous = word_id\n", "")
+            )
+        },
+        "align_uses_the_global_b_to_i": {
+            "align_labels": _align_variant(
+                continuation="B_TO_I.get(label, label) if b_to_i else label"
+            )
+        },
+        "words_manual_softmax_overflows": {"word_predictions": _words(_WORDS_BY_EXP)},
+        "words_stabilised_in_place": {
+            "word_predictions": _words(
+                "subword_logits -= subword_logits.max(dim=-1, keepdim=True).values\n"
+                + _WORDS_BY_EXP
+            )
+        },
+        "words_first_piece_by_previous_wraps": {
+            "word_predictions": _words("""
+                probs = subword_logits.softmax(dim=-1)
+                first, pieces = {}, {}
+                for i, w in enumerate(word_ids):
+                    if w is None:
+                        continue
+                    pieces.setdefault(w, []).append(i)
+                    if w != word_ids[i - 1]:
+                        first[w] = i
+                out = []
+                for w in sorted(pieces):
+                    if strategy == "first":
+                        out.append(int(probs[first.get(w, pieces[w][-1])].argmax()))
+                    else:
+                        out.append(int(probs[pieces[w]].mean(0).argmax()))
+                return out
+            """)
+        },
+        # forward and backward max-scores, then the best tag at each position: right when the best
+        # sequence is unique, a mix of two best sequences when there are ties
+        "viterbi_max_marginals_mix_ties": {
+            "viterbi": _viterbi("""
+                n, k = emissions.shape
+                forward = [start + emissions[0]]
+                for i in range(1, n):
+                    forward.append((forward[-1][:, None] + transitions).max(dim=0).values + emissions[i])
+                backward = [end]
+                for i in range(n - 1, 0, -1):
+                    backward.append((transitions + (emissions[i] + backward[-1])[None, :]).max(dim=1).values)
+                backward = backward[::-1]
+                path = [int((f + b).argmax()) for f, b in zip(forward, backward)]
+                return path, float((forward[-1] + end).max())
+            """)
+        },
+        "viterbi_in_probability_space": {
+            "viterbi": _viterbi("""
+                n, k = emissions.shape
+                prob = start.exp() * emissions[0].exp()
+                backpointers = []
+                for i in range(1, n):
+                    best, previous = (prob[:, None] * transitions.exp()).max(dim=0)
+                    prob = best * emissions[i].exp()
+                    backpointers.append(previous)
+                prob = prob * end.exp()
+                tag = int(prob.argmax())
+                best_score = float(prob[tag].log())
+                path = [tag]
+                for previous in reversed(backpointers):
+                    tag = int(previous[tag])
+                    path.append(tag)
+                return path[::-1], best_score
+            """)
+        },
+        "crf_alphas_in_a_float32_buffer": {
+            "crf_log_partition": _crf("""
+                n, k = emissions.shape
+                alpha = torch.zeros(n, k)
+                alpha[0] = start + emissions[0]
+                for i in range(1, n):
+                    alpha[i] = torch.logsumexp(alpha[i - 1][:, None] + transitions, dim=0) + emissions[i]
+                return torch.logsumexp(alpha[-1] + end, dim=0)
+            """)
+        },
+        "distill_hard_log_of_softmax": {
+            "distillation_loss": _distill_variant(
+                hard="-student_logits.softmax(-1)[torch.arange(len(labels)), labels].log().mean()"
+            )
+        },
+    }
+)
+
+WRONG.update(
+    {
+        # right labels, but the B- -> I- step is written into the caller's list of word labels
+        "align_b_to_i_written_into_word_labels": {
+            "align_labels": _align_variant(
+                first="word_labels[word_id]",
+                continuation="label",
+                loop=_ALIGN_LOOP.replace(
+                    "        labels.append({first})\n",
+                    "        labels.append({first})\n"
+                    "        if label_all_subwords and b_to_i:\n"
+                    "            word_labels[word_id] = b_to_i.get(word_labels[word_id], word_labels[word_id])\n",
+                ),
             )
         },
     }
