@@ -93,18 +93,7 @@ ALLOWED: list[tuple[str, str, tuple[str, ...], str]] = [
 # citations tied to their figures) when the rules landed (issue 13); each is to be glued or reworded
 # by the page's owner, who then removes its entry. Same form as ALLOWED. Unlike ALLOWED, an entry that
 # no longer matches is not reported, so that a page can be fixed without touching this file.
-PENDING: list[tuple[str, str, tuple[str, ...], str]] = [
-    (chapter, phrase, numbers, "to review: glue it, or reword it if it is not a result")
-    for chapter, phrase, numbers in [
-        ("09", "25 coarse topics", ("25",)),
-        ("09", "is twenty lines", ("twenty",)),
-        ("09", "all six layers", ("six",)),
-        ("09", "sits at one third", ("one",)),
-        ("09", "not four tasks", ("four",)),
-        ("10", "meets the three problems", ("three",)),
-        ("10", "own three functions", ("three",)),
-    ]
-]
+PENDING: list[tuple[str, str, tuple[str, ...], str]] = []  # (chapter, phrase, numbers, why)
 
 # Per chapter, per cited paper (its references.bib key): the paper's figures that the chapter states
 # in a sentence citing that paper, outside the clause the citation closes (a list of sizes, a figure
