@@ -1213,3 +1213,117 @@ WRONG.update(
         },
     }
 )
+
+# a third correct solution: torch.nn.functional where the rules allow it, tensors returned where lists
+# or floats are asked, log-space averaging, prefix sums for span means
+CORRECT["functional_calls_tensors_and_prefix_sums"] = {
+    "cls_logits": _cls_logits("return F.linear(last_hidden_state[:, 0], W_C.T, b_C)"),
+    "cls_loss": _cls_loss("return F.cross_entropy(logits, labels)"),
+    "encode_nli_batch": _nli("""
+        if max_length < 3:
+            raise ValueError(f"no room for [CLS] A [SEP] B [SEP] in {max_length} tokens")
+        room = max_length - 3
+        rows, segments = [], []
+        for a_ids, b_ids in pairs:
+            la, lb = len(a_ids), len(b_ids)
+            if la + lb > room:  # the shorter keeps up to half the room, the longer (B on ties) the rest
+                short = min(la, lb, room // 2)
+                la, lb = (room - short, short) if la > lb else (short, room - short)
+            a = torch.as_tensor(list(a_ids)[:la], dtype=torch.long)
+            b = torch.as_tensor(list(b_ids)[:lb], dtype=torch.long)
+            rows.append(torch.cat([torch.tensor([cls_id]), a, torch.tensor([sep_id]), b, torch.tensor([sep_id])]))
+            segments.append(torch.cat([torch.zeros(la + 2, dtype=torch.long), torch.ones(lb + 1, dtype=torch.long)]))
+        width = max(len(r) for r in rows)
+        return {
+            "input_ids": torch.stack([F.pad(r, (0, width - len(r)), value=pad_id) for r in rows]),
+            "token_type_ids": torch.stack([F.pad(s, (0, width - len(s))) for s in segments]),
+            "attention_mask": torch.stack([F.pad(torch.ones_like(r), (0, width - len(r))) for r in rows]),
+        }
+    """),
+    "pair_features": _pair("return torch.stack([u, v, (u - v).abs(), u * v], dim=-2).flatten(-2)"),
+    "align_labels": _align("""
+        out = []
+        for i, w in enumerate(word_ids):
+            starts = w is not None and (i == 0 or word_ids[i - 1] != w)
+            if w is None or (not starts and not label_all_subwords):
+                out.append(-100)
+            elif starts or not b_to_i:
+                out.append(word_labels[w])
+            else:
+                out.append(b_to_i.get(word_labels[w], word_labels[w]))
+        return out
+    """),
+    "word_predictions": _words("""
+        log_probs = F.log_softmax(subword_logits, dim=-1)
+        last = max(w for w in word_ids if w is not None)
+        out = []
+        for w in range(last + 1):
+            rows = torch.tensor([i for i, x in enumerate(word_ids) if x == w])
+            if strategy == "first":
+                score = log_probs[rows[0]]
+            else:  # log of the summed probabilities: the same argmax as their mean
+                score = torch.logsumexp(log_probs[rows], dim=0)
+            out.append(int(score.argmax()))
+        return out
+    """),
+    "viterbi": _viterbi("""
+        n, k = emissions.shape
+        delta = start + emissions[0]
+        back = torch.zeros(n, k, dtype=torch.long)
+        for i in range(1, n):
+            candidates = delta.unsqueeze(1) + transitions
+            back[i] = candidates.argmax(dim=0)
+            delta = candidates.max(dim=0).values + emissions[i]
+        final = delta + end
+        path = torch.zeros(n, dtype=torch.long)
+        path[-1] = final.argmax()
+        for i in range(n - 1, 0, -1):
+            path[i - 1] = back[i, path[i]]
+        return path, final.max()
+    """),
+    "crf_log_partition": _crf("""
+        alpha = start + emissions[0]
+        for emission in emissions[1:]:
+            alpha = emission + torch.logsumexp(alpha.unsqueeze(-1) + transitions, dim=-2)
+        return (alpha + end).logsumexp(-1)
+    """),
+    "enumerate_spans": _spans(
+        "return [(s, s + w) for s in range(n_tokens) for w in range(max_width) if s + w < n_tokens]"
+    ),
+    "span_representation": _span_repr("""
+        bounds = torch.tensor([[s, e] for s, e in spans], dtype=torch.long).reshape(-1, 2)
+        starts, ends = bounds[:, 0], bounds[:, 1]
+        prefix = torch.cat([torch.zeros_like(hidden[:1]), hidden.cumsum(dim=0)])
+        widths = (ends - starts + 1).unsqueeze(1).to(hidden.dtype)
+        return torch.cat([hidden[starts], hidden[ends], (prefix[ends + 1] - prefix[starts]) / widths], dim=-1)
+    """),
+    "soft_target_loss": _soft("""
+        log_q = F.log_softmax(student_logits / temperature, dim=-1)
+        log_p = F.log_softmax(teacher_logits / temperature, dim=-1)
+        return F.kl_div(log_q, log_p, reduction="batchmean", log_target=True) * temperature**2
+    """),
+    "distillation_loss": _distill("""
+        soft = soft_target_loss(student_logits, teacher_logits, temperature)
+        hard = -F.log_softmax(student_logits, dim=-1).gather(1, labels[:, None]).mean()
+        return soft_weight * soft + hard_weight * hard
+    """),
+}
+
+_NLI_CUT_IN_PLACE = """
+shorter = min(len(a), len(b), budget // 2)
+if len(a) > len(b):
+    del a[budget - shorter :], b[shorter:]
+else:
+    del a[shorter:], b[budget - shorter :]
+"""
+
+WRONG.update(
+    {
+        # the right cut, made with del on the caller's own lists (a = a_ids is no copy)
+        "nli_cuts_the_callers_lists": {
+            "encode_nli_batch": _nli_variant(cut=_NLI_CUT_IN_PLACE).replace(
+                "a, b = list(a_ids), list(b_ids)", "a, b = a_ids, b_ids"
+            )
+        },
+    }
+)
