@@ -683,3 +683,88 @@ def merge_heads(x):
         },
     }
 )
+
+
+# An independent red-team set (2026-12-02, issue 14 section 6): wrong answers written without reading
+# this file that first got full marks, and the set's differently written correct solution.
+WRONG.update(
+    {
+        "redteam_layer_eps_default_1e5": {
+            "encoder_layer": """
+def encoder_layer(x, p, num_heads, mask=None):
+    a, _ = multi_head_attention(x, p, num_heads, mask)
+    h = layer_norm(x + a, p["ln1_gamma"], p["ln1_beta"], 1e-5)
+    return layer_norm(h + feed_forward(h, p), p["ln2_gamma"], p["ln2_beta"], 1e-5)
+""",
+        },
+        "redteam_layer_ln2_default_eps": {
+            "encoder_layer": """
+def encoder_layer(x, p, num_heads, mask=None):
+    a, _ = multi_head_attention(x, p, num_heads, mask)
+    h = layer_norm(x + a, p["ln1_gamma"], p["ln1_beta"], LN_EPS)
+    return layer_norm(h + feed_forward(h, p), p["ln2_gamma"], p["ln2_beta"], 1e-6)
+""",
+        },
+    }
+)
+CORRECT.update(
+    {
+        "redteam_correct_einsum_and_finfo": {
+            "attention": """
+def scaled_dot_product_attention(q, k, v, mask=None):
+    d_k = q.size(-1)
+    scores = torch.einsum("...qd,...kd->...qk", q, k) * (d_k ** -0.5)
+    if mask is not None:
+        scores = torch.where(mask, scores, torch.tensor(torch.finfo(scores.dtype).min, dtype=scores.dtype))
+    scores = scores - scores.amax(-1, keepdim=True)
+    e = torch.exp(scores)
+    if mask is not None:
+        e = torch.where(mask, e, torch.zeros((), dtype=e.dtype))
+    weights = e / e.sum(-1, keepdim=True)
+    return torch.einsum("...qk,...kd->...qd", weights, v), weights
+""",
+            "layer_norm": """
+def layer_norm(x, gamma, beta, eps=1e-12):
+    mu = x.mean(dim=-1, keepdim=True)
+    centered = x - mu
+    var = centered.pow(2).mean(dim=-1, keepdim=True)
+    return centered * torch.rsqrt(var + eps) * gamma + beta
+""",
+            "split_merge_heads": """
+def split_heads(x, num_heads):
+    b, n, d = x.shape
+    return torch.stack(x.chunk(num_heads, dim=-1), dim=1)
+
+
+def merge_heads(x):
+    return torch.cat(x.unbind(1), dim=-1)
+""",
+            "multi_head_attention": """
+def multi_head_attention(x, p, num_heads, mask=None):
+    proj = lambda name: torch.addmm(p["b_" + name].unsqueeze(0), x.reshape(-1, x.shape[-1]), p["W_" + name]).reshape(*x.shape[:-1], -1)
+    q, k, v = (split_heads(proj(n), num_heads) for n in "qkv")
+    key_mask = None if mask is None else mask.bool().unsqueeze(1).unsqueeze(2)
+    out, weights = scaled_dot_product_attention(q, k, v, key_mask)
+    return merge_heads(out) @ p["W_o"] + p["b_o"], weights
+""",
+            "feed_forward": """
+def feed_forward(x, p):
+    z = x @ p["W_1"] + p["b_1"]
+    h = 0.5 * z * (1 + torch.erf(z / math.sqrt(2.0)))
+    return h @ p["W_2"] + p["b_2"]
+""",
+            "encoder_layer": """
+def encoder_layer(x, p, num_heads, mask=None):
+    attended = multi_head_attention(x, p, num_heads, mask)[0]
+    h = layer_norm(attended + x, p["ln1_gamma"], p["ln1_beta"], eps=LN_EPS)
+    return layer_norm(feed_forward(h, p) + h, p["ln2_gamma"], p["ln2_beta"], eps=LN_EPS)
+""",
+            "embeddings": """
+def embed(input_ids, token_type_ids, p):
+    positions = torch.arange(input_ids.size(1), device=input_ids.device).unsqueeze(0).expand_as(input_ids)
+    x = F.embedding(input_ids, p["E_tok"]) + F.embedding(positions, p["E_pos"]) + F.embedding(token_type_ids, p["E_seg"])
+    return layer_norm(x, p["ln_gamma"], p["ln_beta"], LN_EPS)
+""",
+        },
+    }
+)
