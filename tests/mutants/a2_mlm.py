@@ -868,3 +868,100 @@ CORRECT["categorical_draws_and_nll_loss"] = {
         """
     ),
 }
+
+
+# An independent red-team set (2026-12-02, issue 14 section 6): wrong answers written without reading
+# this file that first got full marks, and the set's differently written correct solution.
+WRONG.update(
+    {
+        # reproducible for one seed, but the generator never moves on (every epoch the same mask),
+        # and torch's global generator is re-seeded
+        "redteam_mask_seeds_global_from_generator": {
+            "mask_tokens": _mask(
+                """
+                torch.manual_seed(generator.initial_seed())
+                special = torch.isin(input_ids, torch.tensor(list(special_ids)))
+                sampled = (torch.rand(input_ids.shape) < mlm_probability) & ~special
+                """,
+                _CORRUPT.replace("generator=generator", ""),
+            )
+        },
+        # a '##' piece at the very start of the list (a window inside a word) gets -1
+        "redteam_words_leading_hash_minus_one": {
+            "word_ids": WRONG["words_single_hash_continues"]["word_ids"]
+            .replace("-1, True", "-1, False")
+            .replace('startswith("#")', 'startswith("##")')
+        },
+        # word index 0 (the first word of every row) is never sampled
+        "redteam_wwm_first_word_never_sampled": {
+            "whole_word_mask": _wwm(_WORD_SAMPLE_OK, "sampled = sampled & (word_ids > 0)", _CORRUPT)
+        },
+        # the last word of every row is never sampled
+        "redteam_wwm_last_word_never_sampled": {
+            "whole_word_mask": _wwm(
+                _WORD_SAMPLE_OK,
+                "sampled = sampled & (word_ids < word_ids.max(dim=1, keepdim=True).values)",
+                _CORRUPT,
+            )
+        },
+    }
+)
+CORRECT.update(
+    {
+        # Bernoulli draws and torch.multinomial over the ordinary ids; a '##' continuation test on
+        # the previous result; one draw per word of each row, looked up with torch.isin
+        "redteam_bernoulli_and_multinomial": {
+            "mask_tokens": _mask(
+                """
+                is_special = torch.zeros(input_ids.shape, dtype=torch.bool)
+                for s in special_ids:
+                    is_special |= input_ids == s
+                prob = torch.full(input_ids.shape, float(mlm_probability)).masked_fill(is_special, 0.0)
+                sampled = torch.bernoulli(prob, generator=generator).bool()
+                half = torch.full(input_ids.shape, 0.5)
+                replace = torch.bernoulli(torch.full(input_ids.shape, 0.8), generator=generator).bool() & sampled
+                rand = torch.bernoulli(half, generator=generator).bool() & sampled & ~replace
+                weights = torch.ones(vocab_size)
+                weights[[s for s in special_ids if 0 <= s < vocab_size]] = 0
+                draws = torch.multinomial(weights, input_ids.numel(), replacement=True, generator=generator)
+                masked = input_ids.clone()
+                masked[replace] = mask_id
+                masked[rand] = draws.view(input_ids.shape)[rand].to(input_ids.dtype)
+                return masked, input_ids.to(torch.long).masked_fill(~sampled, -100)
+                """
+            ),
+            "mlm_loss": _loss(
+                """
+                flat, target = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
+                keep = target != -100
+                return -(flat.log_softmax(-1)[keep, target[keep]]).sum() / keep.sum()
+                """
+            ),
+            "word_ids": _words(
+                """
+                result, n_words = [], 0
+                for i, token in enumerate(tokens):
+                    if token in special_tokens:
+                        result.append(-1)
+                    elif token.startswith("##") and i > 0 and result[-1] != -1:
+                        result.append(result[-1])
+                    else:
+                        result.append(n_words)
+                        n_words += 1
+                return result
+                """
+            ),
+            "whole_word_mask": _wwm(
+                """
+                sampled = torch.zeros(input_ids.shape, dtype=torch.bool)
+                for r in range(input_ids.shape[0]):
+                    words = sorted({w for w in word_ids[r].tolist() if w >= 0})
+                    draws = torch.rand(len(words), generator=generator) < mlm_probability
+                    chosen = torch.tensor([w for w, d in zip(words, draws.tolist()) if d], dtype=word_ids.dtype)
+                    sampled[r] = torch.isin(word_ids[r], chosen) & (word_ids[r] >= 0)
+                """,
+                _CORRUPT,
+            ),
+        },
+    }
+)
