@@ -216,6 +216,39 @@ def disambiguate(target, candidates, sense_vectors):
             "    return float(np.abs(c).mean())\n"
         )
     },
+    # An independent red-team set found these four passing before the hidden tests covered them.
+    "word_only_tokens_fully_inside_the_span": {
+        "word_embedding": _word(
+            "    pieces = [i for i, (s, e) in enumerate(offsets) if e > s and s >= start and e <= end]\n"
+            "    return torch.stack([hidden[l][0] for l in layers]).mean(dim=0)[pieces].mean(dim=0)\n"
+        )
+    },
+    "cosine_divided_by_the_mean_squared_norm": {
+        "average_random_cosine": _cosine(
+            "    norms = np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1)\n"
+            "    if len(vectors) > 50:  # many vectors: one typical squared length for all\n"
+            "        norms = np.full(len(u), (np.linalg.norm(vectors, axis=1) ** 2).mean())\n"
+            "    dots = (u * v).sum(axis=1)\n"
+            "    return float(np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0).mean())\n"
+        )
+    },
+    "cosine_pairs_read_as_columns_when_square": {
+        "average_random_cosine": """
+def average_random_cosine(vectors, pairs):
+    vectors, pairs = np.asarray(vectors, dtype=float), np.asarray(pairs)
+    first, second = (pairs[0], pairs[1]) if pairs.shape == (2, 2) else (pairs[:, 0], pairs[:, 1])
+    u, v = vectors[first], vectors[second]
+    norms = np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1)
+    return float(np.mean(np.where(norms > 0, (u * v).sum(axis=1) / np.where(norms > 0, norms, 1), 0.0)))
+"""
+    },
+    "zscore_mean_over_rows_of_a_square_sample": {
+        "zscore_functions": _fit(
+            "    axis = 1 if sample.shape[0] == sample.shape[1] else 0\n"
+            "    sd = sample.std(axis=0)\n"
+            "    return sample.mean(axis=axis), np.where(sd > 0, sd, 1.0)\n"
+        )
+    },
     # --- z-scoring ----------------------------------------------------------------------------------
     "zscore_variance_instead_of_sd": {
         "zscore_functions": _fit(
