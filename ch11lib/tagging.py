@@ -15,13 +15,17 @@ The pieces SLP3 §11.4 asks for, small enough to read:
 * **Entity-level scores** (:func:`get_entities`, :func:`entity_scores`): exact-match precision, recall
   and F1 over typed spans ``(start, end, type)``, by ``seqeval`` (conlleval's reading: an ``I-X``
   after ``O`` starts an entity; a change of type ends one).
+* **Comparing two taggers** (:func:`sentence_entity_counts`, :func:`paired_bootstrap`): the counts per
+  sentence, and the standard error of a gap in F1, precision or multi-word recall from resampling the
+  test sentences, the same sentences for both systems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -346,6 +350,83 @@ def entity_scores(
         "f1": float(f1_score(y_true, y_pred, zero_division=0)),
         "support": len(get_entities(y_true)),
     }
+
+
+def sentence_entity_counts(
+    y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]]
+) -> np.ndarray:
+    """Per sentence, the entity counts behind ``entity_scores``: an int array ``(sentences, 5)``.
+
+    Columns: correct, predicted and gold entities, then correct and gold entities of two or more
+    words. Summed over sentences they give the micro scores (``precision_of``, ``recall_of``,
+    ``f1_of``, ``multiword_recall_of``); kept per sentence they can be resampled (``paired_bootstrap``).
+    """
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} gold sentences but {len(y_pred)} predicted ones")
+    rows = []
+    for i, (gold, pred) in enumerate(zip(y_true, y_pred, strict=True)):
+        if len(gold) != len(pred):
+            raise ValueError(f"sentence {i}: {len(gold)} gold tags but {len(pred)} predicted tags")
+        gold_entities = set(get_entities(list(gold))) if gold else set()
+        predicted = set(get_entities(list(pred))) if pred else set()
+        multi_word = {entity for entity in gold_entities if entity[1] > entity[0]}
+        rows.append((len(gold_entities & predicted), len(predicted), len(gold_entities),
+                     len(multi_word & predicted), len(multi_word)))  # fmt: skip
+    return np.array(rows, dtype=np.int64).reshape(-1, 5)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator else 0.0
+
+
+def precision_of(counts: np.ndarray) -> float:
+    """Entity precision from counts summed over sentences (``sentence_entity_counts(...).sum(0)``)."""
+    return _ratio(counts[0], counts[1])
+
+
+def recall_of(counts: np.ndarray) -> float:
+    """Entity recall from summed counts."""
+    return _ratio(counts[0], counts[2])
+
+
+def f1_of(counts: np.ndarray) -> float:
+    """Entity F1 from summed counts: 2 correct / (predicted + gold)."""
+    return _ratio(2 * counts[0], counts[1] + counts[2])
+
+
+def multiword_recall_of(counts: np.ndarray) -> float:
+    """Recall on gold entities of two or more words, from summed counts."""
+    return _ratio(counts[3], counts[4])
+
+
+def paired_bootstrap(
+    counts_a: np.ndarray,
+    counts_b: np.ndarray,
+    statistic: Callable[[np.ndarray], float],
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """``statistic(a) - statistic(b)`` on all sentences, and its paired bootstrap standard error.
+
+    ``counts_a`` and ``counts_b`` are two systems' ``sentence_entity_counts`` on the same sentences;
+    each resample draws sentences with replacement and scores both systems on the same draw, so the
+    error is that of the difference, smaller than two independent errors (chapters 10 and 11).
+    """
+    counts_a, counts_b = np.asarray(counts_a), np.asarray(counts_b)
+    if counts_a.shape != counts_b.shape or counts_a.ndim != 2 or len(counts_a) == 0:
+        raise ValueError(
+            "expected two systems' per-sentence counts of the same, non-empty shape "
+            f"(sentence_entity_counts on the same sentences), got {counts_a.shape} and {counts_b.shape}"
+        )
+    if resamples < 2:
+        raise ValueError(f"resamples must be at least 2 for a standard error, got {resamples}")
+    gap = statistic(counts_a.sum(axis=0)) - statistic(counts_b.sum(axis=0))
+    draws = np.random.default_rng(seed).integers(0, len(counts_a), size=(resamples, len(counts_a)))
+    gaps = [
+        statistic(counts_a[rows].sum(axis=0)) - statistic(counts_b[rows].sum(axis=0))
+        for rows in draws
+    ]
+    return float(gap), float(np.std(gaps, ddof=1))
 
 
 # --------------------------------------------------------------------------------------------------

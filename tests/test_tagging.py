@@ -6,6 +6,7 @@ import itertools
 import random
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from seqeval.metrics import f1_score, precision_score, recall_score
@@ -274,3 +275,36 @@ def test_encode_words_matches_one_by_one_and_caches(tokenizer, tmp_path, monkeyp
         assert torch.equal(a, b) and ids_a == ids_b
     with pytest.raises(ValueError, match="no sentences"):
         tagging.encode_words(model, tokenizer, [])
+
+
+def test_sentence_counts_sum_to_seqeval_scores_and_catch_misuse():
+    gold = [["B-PER", "I-PER", "O"], ["O", "B-LOC"], ["B-ORG", "I-ORG", "I-ORG"], []]
+    pred = [["B-PER", "O", "O"], ["O", "B-LOC"], ["B-ORG", "I-ORG", "I-ORG"], []]
+    counts = tagging.sentence_entity_counts(gold, pred)
+    assert counts.tolist() == [[0, 1, 1, 0, 1], [1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]]
+    reference = tagging.entity_scores(gold, pred)
+    total = counts.sum(axis=0)
+    assert tagging.precision_of(total) == pytest.approx(reference["precision"])
+    assert tagging.recall_of(total) == pytest.approx(reference["recall"])
+    assert tagging.f1_of(total) == pytest.approx(reference["f1"])
+    assert tagging.multiword_recall_of(total) == pytest.approx(1 / 2)
+    assert tagging.f1_of(np.zeros(5)) == 0.0  # nothing predicted, nothing gold
+    with pytest.raises(ValueError, match="2 gold tags but 1"):
+        tagging.sentence_entity_counts([["O", "O"]], [["O"]])
+
+
+def test_paired_bootstrap_is_the_error_of_the_difference():
+    rng = np.random.default_rng(0)
+    gold = [["B-PER", "I-PER", "O", "B-LOC"] for _ in range(60)]
+    better = [g if rng.random() < 0.8 else ["O"] * 4 for g in gold]
+    worse = [g if rng.random() < 0.4 else ["B-PER", "O", "O", "O"] for g in gold]
+    a, b = tagging.sentence_entity_counts(gold, better), tagging.sentence_entity_counts(gold, worse)
+    gap, se = tagging.paired_bootstrap(a, b, tagging.f1_of, resamples=500, seed=1)
+    assert gap == pytest.approx(tagging.f1_of(a.sum(0)) - tagging.f1_of(b.sum(0)))
+    assert 0 < se < abs(gap)
+    # the same system twice: no gap and no spread, however the sentences are drawn
+    assert tagging.paired_bootstrap(a, a, tagging.f1_of) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="same, non-empty shape"):
+        tagging.paired_bootstrap(a, b[:-1], tagging.f1_of)
+    with pytest.raises(ValueError, match="at least 2"):
+        tagging.paired_bootstrap(a, b, tagging.f1_of, resamples=1)
