@@ -36,9 +36,10 @@ code of ``huggingface_hub``, ``transformers`` and ``datasets``): the model downl
 (SST-2), ``"ner"`` (CoNLL-2003: ``eriktks/conll2003``'s ``main`` is a loading script, which
 ``datasets>=4`` refuses, so it loads from the hub's parquet conversion, the revision in
 :data:`HUB_DATASET_REVISIONS`), ``"nli"`` (MultiNLI), every model and data set call of every page
-(with the schema the embedded version has), and assignment a2's reference solution with its visible
-tests. A user's own ``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` are
-kept in both modes (tested there too).
+(with the schema the embedded version has). ``tests/test_hub_pages.py`` runs whole pages and the
+assignments' reference solutions with their visible tests in hub mode, against a local hub serving the
+real MiniLM and stand-ins of the three data sets (``tests/hub_standins.py``). A user's own
+``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` are kept in both modes (tested there too).
 
 Set it before the first ``import ch11lib`` (``export CH11_SOURCE=hub``), or call :func:`set_source`
 before loading anything.

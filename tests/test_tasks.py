@@ -223,3 +223,21 @@ def test_adapt_multinli_on_hub_shaped_records(nli: DatasetDict) -> None:
     }
     with pytest.raises(ValueError, match="splits"):
         adapt_multinli(DatasetDict({"train": raw["train"]}))
+
+
+def test_every_label_either_source_gives_has_a_zero_shot_description(
+    supersense: DatasetDict,
+) -> None:
+    # chapter 09's zero-shot classifier describes each label; hub mode's labels are SST-2's
+    for name in [*supersense["train"].features["label"].names, *tasks.SST2_LABELS]:
+        assert tasks.LABEL_DESCRIPTIONS[name].strip(), name
+
+
+def test_relations_of_lists_the_offline_relations_in_order_then_other_kinds(
+    nli: DatasetDict,
+) -> None:
+    assert tasks.relations_of(nli["test"]) == list(tasks.NLI_RELATION_LABEL)
+    genres = Dataset.from_dict({"relation": ["mnli:travel", "mnli:fiction", "mnli:travel"]})
+    assert tasks.relations_of(genres) == ["mnli:fiction", "mnli:travel"]
+    mixed = Dataset.from_dict({"relation": ["other", "antonym", "hypernym"]})
+    assert tasks.relations_of(mixed) == ["hypernym", "antonym", "other"]

@@ -106,6 +106,12 @@ CONCRETE_NOUN_FILES = frozenset(
     "noun.substance".split()
 )
 SST2_LABELS: tuple[str, ...] = ("negative", "positive")
+# Zero-shot descriptions of every label a "supersense" data set can have: the offline supersenses
+# (WordNet's own words) and, in hub mode, SST-2's sentiments.
+LABEL_DESCRIPTIONS: dict[str, str] = SUPERSENSE_DESCRIPTIONS | {
+    "negative": "a negative opinion",
+    "positive": "a positive opinion",
+}
 SST2_HUB = resources.HUB_DATASET_IDS["supersense"]
 MULTINLI_HUB = resources.HUB_DATASET_IDS["nli"]
 
@@ -380,6 +386,15 @@ def rows_to_dataset(
         data["label"] = [label_names.index(label) for label in data["label"]]
         splits[split] = Dataset.from_dict(data, features=features)
     return DatasetDict(splits)
+
+
+def relations_of(split: Any) -> list[str]:
+    """The kinds of pair in an NLI split (its ``relation`` column), each once: the offline data's
+    lexical relations in :data:`NLI_RELATION_LABEL`'s order, anything else (MultiNLI's genres, in hub
+    mode) sorted after them."""
+    present = set(split["relation"])
+    known = [relation for relation in NLI_RELATION_LABEL if relation in present]
+    return known + sorted(present - set(known))
 
 
 def load_supersense_embedded():
