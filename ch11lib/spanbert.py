@@ -77,7 +77,7 @@ def span_length_probabilities(
 
 
 def expected_span_length(p: float = GEOMETRIC_P, max_length: int = MAX_SPAN_LENGTH) -> float:
-    """The exact mean span length (in words): sum_ell ell P(ell); about 3.78 for p=0.2, max 10."""
+    """The exact mean span length (in words): sum_ell ell P(ell); about 3.80 for p=0.2, max 10."""
     probabilities = span_length_probabilities(p, max_length)
     lengths = torch.arange(1, max_length + 1, dtype=torch.float64)
     return float((lengths * probabilities).sum())
