@@ -1327,3 +1327,264 @@ WRONG.update(
         },
     }
 )
+
+
+def _source(text: str) -> str:
+    return dedent(text).lstrip("\n")
+
+
+# An independent red-team set: mistakes the hidden tests did not catch before (each caught now).
+WRONG.update(
+    {
+        # float64 logits cast to float32: a float32 loss (the spec: results in the inputs' dtype)
+        "loss_casts_to_float32": {
+            "cls_loss": _source("""
+def cls_loss(logits, labels):
+    return F.cross_entropy(logits.float(), labels.long())
+""")
+        },
+        # everything cast to float64: float32 inputs give a float64 log Z
+        "crf_computes_in_float64": {
+            "crf_log_partition": _source("""
+def crf_log_partition(emissions, transitions, start, end):
+    emissions, transitions, start, end = (x.double() for x in (emissions, transitions, start, end))
+    alpha = start + emissions[0]
+    for i in range(1, emissions.shape[0]):
+        alpha = torch.logsumexp(alpha[:, None] + transitions, dim=0) + emissions[i]
+    return torch.logsumexp(alpha + end, dim=0)
+""")
+        },
+        # computed in float64 for safety: float32 logits give a float64 loss
+        "soft_computes_in_float64": {
+            "soft_target_loss": _source("""
+def soft_target_loss(student_logits, teacher_logits, temperature):
+    log_q = F.log_softmax(student_logits.double() / temperature, dim=-1)
+    log_p = F.log_softmax(teacher_logits.double() / temperature, dim=-1)
+    return temperature**2 * (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+""")
+        },
+        # float32 logits give a float64 loss
+        "distill_computes_in_float64": {
+            "distillation_loss": _source("""
+def distillation_loss(student_logits, teacher_logits, labels, temperature=2.0, soft_weight=5.0, hard_weight=2.0):
+    s, t = student_logits.double(), teacher_logits.double()
+    soft = soft_target_loss(s, t, temperature)
+    return soft_weight * soft + hard_weight * F.cross_entropy(s, labels)
+""")
+        },
+        # z_CLS detached: the head trains, but fine-tuning could not train the encoder
+        "cls_detaches_the_encoder_output": {
+            "cls_logits": _source("""
+def cls_logits(last_hidden_state, W_C, b_C):
+    z_cls = last_hidden_state[:, 0, :].detach()
+    return z_cls @ W_C + b_C
+""")
+        },
+        # float64 logits cast to float32: the digits of float64 are lost
+        "soft_casts_to_float32": {
+            "soft_target_loss": _source("""
+def soft_target_loss(student_logits, teacher_logits, temperature):
+    log_q = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    log_p = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    return temperature**2 * (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+""")
+        },
+        # float64 logits cast to float32 before both losses
+        "distill_casts_to_float32": {
+            "distillation_loss": _source("""
+def distillation_loss(student_logits, teacher_logits, labels, temperature=2.0, soft_weight=5.0, hard_weight=2.0):
+    s, t = student_logits.float(), teacher_logits.float()
+    soft = soft_target_loss(s, t, temperature)
+    return soft_weight * soft + hard_weight * F.cross_entropy(s, labels)
+""")
+        },
+    }
+)
+
+CORRECT["einsum_free_gather_detached_max_sorted_widths"] = {
+    "cls_logits": _source("""
+def cls_logits(last_hidden_state, W_C, b_C):
+    return (last_hidden_state @ W_C + b_C)[:, 0]
+"""),
+    "cls_loss": _source("""
+def cls_loss(logits, labels):
+    picked = logits.gather(1, labels[:, None]).squeeze(1)
+    return (torch.logsumexp(logits, dim=1) - picked).mean()
+"""),
+    "pair_features": _source("""
+def pair_features(u, v):
+    return torch.cat((u, v, torch.abs(v - u), torch.mul(u, v)), -1)
+"""),
+    "align_labels": _source("""
+def align_labels(word_ids, word_labels, label_all_subwords=True, b_to_i=None):
+    mapping = b_to_i or {}
+    out = []
+    for i, w in enumerate(word_ids):
+        if w is None:
+            out.append(-100)
+            continue
+        is_first = i == 0 or word_ids[i - 1] != w
+        if is_first:
+            out.append(word_labels[w])
+        elif not label_all_subwords:
+            out.append(-100)
+        else:
+            out.append(mapping.get(word_labels[w], word_labels[w]))
+    return out
+"""),
+    "word_predictions": _source("""
+def word_predictions(subword_logits, word_ids, strategy="first"):
+    groups = {}
+    for i, w in enumerate(word_ids):
+        if w is not None:
+            groups.setdefault(w, []).append(i)
+    out = []
+    for w in range(max(groups) + 1):
+        rows = groups[w]
+        if strategy == "first":
+            out.append(int(subword_logits[rows[0]].argmax()))
+        else:
+            out.append(int(torch.softmax(subword_logits[rows], dim=-1).sum(0).argmax()))
+    return out
+"""),
+    "viterbi": _source("""
+def viterbi(emissions, transitions, start, end):
+    n = emissions.shape[0]
+    delta = start + emissions[0]
+    pointers = []
+    for i in range(1, n):
+        cand = delta[None, :] + transitions.T  # [next, previous]
+        delta, arg = cand.max(dim=1)
+        delta = delta + emissions[i]
+        pointers.append(arg.tolist())
+    final = delta + end
+    best = int(torch.argmax(final))
+    path = [best]
+    for ptr in pointers[::-1]:
+        path.insert(0, ptr[path[0]])
+    return path, final[best].item()
+"""),
+    "crf_log_partition": _source("""
+def crf_log_partition(emissions, transitions, start, end):
+    def lse(x, dim):
+        m = x.max(dim=dim, keepdim=True).values.detach()
+        return (m + (x - m).exp().sum(dim=dim, keepdim=True).log()).squeeze(dim)
+    alpha = start + emissions[0]
+    for row in emissions[1:]:
+        alpha = lse(alpha.unsqueeze(1) + transitions, 0) + row
+    return lse(alpha + end, 0)
+"""),
+    "enumerate_spans": _source("""
+def enumerate_spans(n_tokens, max_width):
+    spans = []
+    for width in range(1, max_width + 1):
+        for start in range(n_tokens - width + 1):
+            spans.append((start, start + width - 1))
+    return sorted(spans)
+"""),
+    "span_representation": _source("""
+def span_representation(hidden, spans):
+    index = torch.tensor([list(span) for span in spans], dtype=torch.long).reshape(-1, 2)
+    positions = torch.arange(hidden.shape[0])
+    inside = (positions >= index[:, :1]) & (positions <= index[:, 1:])
+    weights = inside.to(hidden.dtype)
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    return torch.cat([hidden[index[:, 0]], hidden[index[:, 1]], weights @ hidden], dim=1)
+"""),
+    "soft_target_loss": _source("""
+def soft_target_loss(student_logits, teacher_logits, temperature):
+    p = F.softmax(teacher_logits / temperature, dim=-1)
+    log_q = F.log_softmax(student_logits / temperature, dim=-1)
+    return F.kl_div(log_q, p, reduction="batchmean") * temperature ** 2
+"""),
+    "distillation_loss": _source("""
+def distillation_loss(student_logits, teacher_logits, labels, temperature=2.0, soft_weight=5.0, hard_weight=2.0):
+    hard = F.nll_loss(F.log_softmax(student_logits, dim=-1), labels)
+    soft = soft_target_loss(student_logits, teacher_logits.detach(), temperature)
+    return hard_weight * hard + soft_weight * soft
+"""),
+    "encode_nli_batch": _source("""
+def encode_nli_batch(pairs, max_length, cls_id, sep_id, pad_id):
+    if max_length < 3:
+        raise ValueError(f"max_length must be >= 3, got {max_length}")
+    m = max_length - 3
+    encoded = []
+    for a_ids, b_ids in pairs:
+        la, lb = len(a_ids), len(b_ids)
+        if la + lb > m:
+            if la > lb:
+                lb = min(lb, m // 2)
+                la = m - lb
+            else:
+                la = min(la, m // 2)
+                lb = m - la
+        a, b = list(a_ids)[:la], list(b_ids)[:lb]
+        encoded.append(([cls_id] + a + [sep_id] + b + [sep_id], la + 2))
+    width = max(len(ids) for ids, _ in encoded)
+    out = {k: torch.zeros(len(encoded), width, dtype=torch.long) for k in ("input_ids", "token_type_ids", "attention_mask")}
+    out["input_ids"].fill_(pad_id)
+    for r, (ids, first_len) in enumerate(encoded):
+        out["input_ids"][r, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        out["token_type_ids"][r, first_len:len(ids)] = 1
+        out["attention_mask"][r, :len(ids)] = 1
+    return out
+"""),
+}
+
+CORRECT["python_lists_viterbi_prefix_sum_spans"] = {
+    "cls_logits": _source("""
+def cls_logits(last_hidden_state, W_C, b_C):
+    return torch.einsum("bh,hk->bk", last_hidden_state[:, 0, :], W_C) + b_C
+"""),
+    "cls_loss": _source("""
+def cls_loss(logits, labels):
+    return F.nll_loss(F.log_softmax(logits, dim=1), labels)
+"""),
+    "viterbi": _source("""
+def viterbi(emissions, transitions, start, end):
+    E, T, s, e = emissions.tolist(), transitions.tolist(), start.tolist(), end.tolist()
+    n, k = len(E), len(s)
+    best = [s[t] + E[0][t] for t in range(k)]
+    back = []
+    for i in range(1, n):
+        new, ptr = [], []
+        for t in range(k):
+            a = max(range(k), key=lambda a: best[a] + T[a][t])
+            ptr.append(a)
+            new.append(best[a] + T[a][t] + E[i][t])
+        best = new
+        back.append(ptr)
+    last = max(range(k), key=lambda t: best[t] + e[t])
+    score = best[last] + e[last]
+    path = [last]
+    for ptr in reversed(back):
+        path.append(ptr[path[-1]])
+    return path[::-1], score
+"""),
+    "enumerate_spans": _source("""
+def enumerate_spans(n_tokens, max_width):
+    import itertools
+    return [(i, j) for i, j in itertools.product(range(n_tokens), repeat=2) if 0 <= j - i < max_width]
+"""),
+    "span_representation": _source("""
+def span_representation(hidden, spans):
+    cs = torch.cat([torch.zeros_like(hidden[:1]), hidden.cumsum(0)])
+    out = []
+    for s, e in spans:
+        out.append(torch.cat([hidden[s], hidden[e], (cs[e + 1] - cs[s]) / (e - s + 1)]))
+    return torch.stack(out)
+"""),
+    "word_predictions": _source("""
+def word_predictions(subword_logits, word_ids, strategy="first"):
+    words = sorted({w for w in word_ids if w is not None})
+    probs = F.softmax(subword_logits, dim=-1)
+    result = []
+    for w in range(words[-1] + 1):
+        mask = torch.tensor([x == w for x in word_ids])
+        if strategy == "average":
+            result.append(probs[mask].mean(0).argmax().item())
+        else:
+            result.append(probs[mask][0].argmax().item())
+    return result
+"""),
+}
