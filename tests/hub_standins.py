@@ -118,6 +118,25 @@ def multinli_repository(folder: Path) -> Path:
     return folder
 
 
+def conll2003_layout(folder: Path, title: str):
+    """``(main, parquet, features)`` of an ``eriktks/conll2003`` repository in ``folder``: ``main``
+    written with its loading script, ``parquet`` (the ``refs/convert/parquet`` branch) still empty,
+    and the columns the hub's parquet files have."""
+    import datasets
+
+    script, parquet = folder / "main", folder / "parquet"
+    script.mkdir(parents=True)
+    (script / "conll2003.py").write_text("import datasets  # a loading script\n")
+    (script / "README.md").write_text(f"# CoNLL-2003 ({title})\n")
+    tags = datasets.Sequence(datasets.Value("int32"))
+    features = datasets.Features({
+        "id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
+        "pos_tags": tags, "chunk_tags": tags,
+        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL2003_LABELS)),
+    })  # fmt: skip
+    return script, parquet, features
+
+
 def conll2003_repository(folder: Path) -> dict[str, Path]:
     """``eriktks/conll2003``: a loading script on ``main`` (which ``datasets>=4`` refuses) and the hub's
     parquet conversion on ``refs/convert/parquet`` (``conll2003/<split>/0000.parquet``), with
@@ -127,16 +146,7 @@ def conll2003_repository(folder: Path) -> dict[str, Path]:
 
     offline = _embedded("ner")
     ours = offline["train"].features["ner_tags"].feature.names
-    script, parquet = folder / "main", folder / "parquet"
-    script.mkdir(parents=True)
-    (script / "conll2003.py").write_text("import datasets  # a loading script\n")
-    (script / "README.md").write_text("# CoNLL-2003 (an offline stand-in)\n")
-    tags = datasets.Sequence(datasets.Value("int32"))
-    features = datasets.Features({
-        "id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
-        "pos_tags": tags, "chunk_tags": tags,
-        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL2003_LABELS)),
-    })  # fmt: skip
+    script, parquet, features = conll2003_layout(folder, "an offline stand-in")
     for split in ("train", "validation", "test"):
         rows = list(offline[split])
         data = {

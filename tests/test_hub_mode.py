@@ -17,6 +17,7 @@ from pathlib import Path
 
 import netblock
 import pytest
+from hub_standins import conll2003_layout
 from localhub import clean_env, hub_mode
 
 from ch11lib import resources
@@ -185,17 +186,7 @@ def _conll2003_repo(folder: Path) -> dict[str, Path]:
     and the hub's parquet conversion on ``refs/convert/parquet`` (``conll2003/<split>/0000.parquet``)."""
     import datasets
 
-    script, parquet = folder / "main", folder / "parquet"
-    script.mkdir(parents=True)
-    (script / "conll2003.py").write_text("import datasets  # a loading script\n")
-    (script / "README.md").write_text("# CoNLL-2003 (a tiny stand-in)\n")
-    names = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
-    tags = datasets.Sequence(datasets.Value("int32"))
-    features = datasets.Features({
-        "id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
-        "pos_tags": tags, "chunk_tags": tags,
-        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names)),
-    })  # fmt: skip
+    script, parquet, features = conll2003_layout(folder, "a tiny stand-in")
     for split, rows in (("train", 20), ("validation", 6), ("test", 5)):
         (parquet / "conll2003" / split).mkdir(parents=True)
         sentence = {"tokens": ["EU", "rejects", "German", "call"], "ner_tags": [3, 0, 7, 0],
